@@ -1,0 +1,49 @@
+# Set-up and everyday commands. Every target installs what it needs: a fresh machine needs only Python 3.11 and pip.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV := $(PYTHON) -m uv
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: help uv sync run test test-slow lint fmt bench asyncapi compose-check clean
+
+help:
+	@echo "make run        start the embedded stack (NATS, four services on SQLite, mock provider)"
+	@echo "make test       install everything and run the test suite (what CI runs)"
+	@echo "make test-slow  the slow suites (soak, load) in full"
+	@echo "make lint       ruff and mypy"
+	@echo "make bench      measure the proxy against the mock provider and nginx; writes bench/RESULTS.md"
+	@echo "make asyncapi   regenerate docs/asyncapi.json from libs/contracts"
+
+uv:
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check uv
+
+sync: uv
+	@$(UV) sync --all-packages --frozen --quiet
+
+run: sync
+	$(BIN)/tollgate-dev
+
+test: sync
+	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
+
+test-slow: sync
+	$(BIN)/pytest -m slow $(PYTEST_ARGS)
+
+lint: sync
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy -p tollgate_contracts -p tollgate_auth -p tollgate_keyvault -p tollgate_metering -p tollgate_proxy -p tollgate_cli -p tollgate_mockprovider -p tollgate_devstack
+
+fmt: sync
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: sync
+	$(BIN)/python bench/run.py
+
+asyncapi: sync
+	$(BIN)/python -m tollgate_contracts.asyncapi > docs/asyncapi.json
+
+clean:
+	rm -rf $(VENV) .tollgate .pytest_cache .mypy_cache .ruff_cache

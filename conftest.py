@@ -1,0 +1,83 @@
+"""Session-wide test infrastructure: a real nats-server, a real PostgreSQL, fresh schemas and files.
+
+Every fixture here uses real servers. PostgreSQL comes from
+`TOLLGATE_TEST_DATABASE_URL`, else 127.0.0.1:5432, else a throwaway cluster,
+else a container; when none can be had, tests that need it fail saying why.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from tollgate_devstack.natsserver import NatsServer
+from tollgate_devstack.postgres import NoPostgres, postgres_url
+
+
+@dataclass(frozen=True)
+class Database:
+    """A database a service can be pointed at: a SQLAlchemy URL and, on PostgreSQL, a schema of its own."""
+
+    url: str
+    schema: str | None = None
+
+    @property
+    def kind(self) -> str:
+        return "postgresql" if self.url.startswith("postgresql") else "sqlite"
+
+
+@pytest.fixture(scope="session")
+def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
+    """A real nats-server with JetStream (sync_interval always) for the whole session."""
+    with NatsServer(tmp_path_factory.mktemp("nats")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def nats_url(nats_server: NatsServer) -> str:
+    return nats_server.url
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """An asyncpg URL of a real PostgreSQL; fails (never skips) when none can be had."""
+    try:
+        with postgres_url() as url:
+            yield url
+    except NoPostgres as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+def _asyncpg_dsn(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+@pytest.fixture
+async def pg_database(pg_url: str) -> AsyncIterator[Database]:
+    """A fresh, empty PostgreSQL schema for one test, dropped afterwards."""
+    schema = f"t_{secrets.token_hex(6)}"
+    yield Database(pg_url, schema)
+    conn = await asyncpg.connect(_asyncpg_dsn(pg_url))
+    try:
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+def sqlite_database(tmp_path: Path) -> Database:
+    """A fresh SQLite file (never `:memory:`, which shares one connection and corrupts under concurrency)."""
+    return Database(f"sqlite+aiosqlite:///{tmp_path / 'test.db'}")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest) -> Database:
+    """Each repository test runs once on SQLite and once on PostgreSQL."""
+    name = "sqlite_database" if request.param == "sqlite" else "pg_database"
+    db: Database = request.getfixturevalue(name)
+    return db
