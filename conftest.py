@@ -38,6 +38,13 @@ def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer
         yield server
 
 
+@pytest.fixture
+def fresh_nats(tmp_path: Path) -> Iterator[NatsServer]:
+    """A nats-server of this test's own (starts in ~15 ms): streams and consumers start empty."""
+    with NatsServer(tmp_path / "nats") as server:
+        yield server
+
+
 @pytest.fixture(scope="session")
 def nats_url(nats_server: NatsServer) -> str:
     return nats_server.url
