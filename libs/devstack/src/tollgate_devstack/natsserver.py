@@ -64,7 +64,7 @@ class NatsServer:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.config_path.write_text(server_config(self.port, self.monitor_port, self.workdir / "jetstream"))
         with (self.workdir / "nats.log").open("ab") as log:
-            self.process = subprocess.Popen(  # noqa: S603 - our own binary and config
+            self.process = subprocess.Popen(
                 [nats_server_binary(), "-c", str(self.config_path)], stdout=log, stderr=subprocess.STDOUT
             )
         try:
