@@ -1,0 +1,1 @@
+"""Keyvault's edges: SQL storage, the NATS bus, and key files."""

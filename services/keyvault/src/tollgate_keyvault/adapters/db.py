@@ -1,0 +1,176 @@
+"""Credentials in SQL (SQLModel over aiosqlite or asyncpg): ciphertext, nonces, wrapped data key, KEK id, last4.
+
+The provider key is never stored in clear. Tables are declared without a
+schema; on PostgreSQL the engine maps them into the configured schema
+(`schema_translate_map`), so tests and deployments can each have their own.
+Tables belong to keyvault's own SQLModel registry, so other services' models
+loaded in the same process never end up in keyvault's database.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import Column, DateTime, LargeBinary, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import registry
+from sqlmodel import Field, SQLModel, col, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tollgate_keyvault.domain.credential import ApiStyle, Credential, Status
+from tollgate_keyvault.domain.envelope import Envelope
+from tollgate_keyvault.domain.errors import ConcurrentUpdate, ConfigurationError, CredentialNotFound, InvalidInput
+
+_SCHEMA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+
+
+class _Table(SQLModel, registry=registry()):
+    pass
+
+
+class CredentialRow(_Table, table=True):
+    """One credential. `ciphertext`, `nonce` and `wrapped_key` are empty once it is deleted."""
+
+    __tablename__ = "credentials"
+
+    id: str = Field(primary_key=True, max_length=64)
+    tenant_id: str = Field(index=True, max_length=128)
+    provider: str = Field(max_length=64)
+    api_style: str = Field(max_length=16)
+    base_url: str = Field(max_length=2048)
+    last4: str = Field(max_length=4)
+    status: str = Field(max_length=16)
+    version: int
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    ciphertext: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    nonce: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    wrapped_key: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    kek_id: str = Field(max_length=64)
+
+
+METADATA = _Table.metadata
+
+
+def _aware(value: datetime) -> datetime:
+    # SQLite hands back naive datetimes; everything we store is UTC.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _to_row(credential: Credential) -> CredentialRow:
+    return CredentialRow(
+        id=credential.id,
+        tenant_id=credential.tenant_id,
+        provider=credential.provider,
+        api_style=credential.api_style.value,
+        base_url=credential.base_url,
+        last4=credential.last4,
+        status=credential.status.value,
+        version=credential.version,
+        created_at=credential.created_at,
+        updated_at=credential.updated_at,
+        ciphertext=credential.envelope.ciphertext,
+        nonce=credential.envelope.nonce,
+        wrapped_key=credential.envelope.wrapped_key,
+        kek_id=credential.envelope.kek_id,
+    )
+
+
+def _from_row(row: CredentialRow) -> Credential:
+    return Credential(
+        id=row.id,
+        tenant_id=row.tenant_id,
+        provider=row.provider,
+        api_style=ApiStyle(row.api_style),
+        base_url=row.base_url,
+        last4=row.last4,
+        status=Status(row.status),
+        version=row.version,
+        created_at=_aware(row.created_at),
+        updated_at=_aware(row.updated_at),
+        envelope=Envelope(
+            ciphertext=bytes(row.ciphertext),
+            nonce=bytes(row.nonce),
+            wrapped_key=bytes(row.wrapped_key),
+            kek_id=row.kek_id,
+        ),
+    )
+
+
+class Database:
+    """An async engine for keyvault's tables, mapped into `schema` on PostgreSQL."""
+
+    def __init__(self, url: str, schema: str | None = None) -> None:
+        self.is_postgres = url.startswith("postgresql")
+        self.schema = schema if self.is_postgres else None
+        if self.schema is not None and not _SCHEMA_NAME.fullmatch(self.schema):
+            raise ConfigurationError("DATABASE_SCHEMA must be a plain SQL identifier")
+        connect_args = {} if self.is_postgres else {"timeout": 30}
+        engine = create_async_engine(url, connect_args=connect_args, pool_pre_ping=True)
+        if self.schema is not None:
+            engine = engine.execution_options(schema_translate_map={None: self.schema})
+        self.engine: AsyncEngine = engine
+        self.sessions = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+    async def create_tables(self) -> None:
+        """The schema (PostgreSQL) and tables, if missing. Safe to run from every replica at start."""
+        async with self.engine.begin() as conn:
+            if self.schema is not None:
+                await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
+            await conn.run_sync(METADATA.create_all)
+
+    async def ping(self) -> None:
+        """Raise unless the database answers."""
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+class SqlCredentialStore:
+    """`CredentialStore` over a `Database`."""
+
+    def __init__(self, database: Database) -> None:
+        self._sessions = database.sessions
+
+    async def add(self, credential: Credential) -> None:
+        async with self._sessions() as session:
+            session.add(_to_row(credential))
+            try:
+                await session.commit()
+            except IntegrityError:
+                raise InvalidInput(f"credential {credential.id} already exists") from None
+
+    async def get(self, credential_id: str) -> Credential:
+        async with self._sessions() as session:
+            row = await session.get(CredentialRow, credential_id)
+        if row is None:
+            raise CredentialNotFound(credential_id)
+        return _from_row(row)
+
+    async def list(self, tenant_id: str | None = None) -> Sequence[Credential]:
+        query = select(CredentialRow).order_by(col(CredentialRow.created_at), col(CredentialRow.id))
+        if tenant_id is not None:
+            query = query.where(col(CredentialRow.tenant_id) == tenant_id)
+        async with self._sessions() as session:
+            rows = (await session.exec(query)).all()
+        return [_from_row(row) for row in rows]
+
+    async def replace(self, credential: Credential, expected_version: int) -> None:
+        row = _to_row(credential)
+        values = row.model_dump(exclude={"id", "created_at"})
+        statement = (
+            update(CredentialRow)
+            .where(col(CredentialRow.id) == credential.id, col(CredentialRow.version) == expected_version)
+            .values(**values)
+        )
+        async with self._sessions() as session:
+            result = await session.exec(statement)
+            await session.commit()
+        if result.rowcount != 1:
+            await self.get(credential.id)  # CredentialNotFound when it is gone altogether
+            raise ConcurrentUpdate(credential.id)

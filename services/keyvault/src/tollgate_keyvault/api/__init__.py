@@ -1,0 +1,1 @@
+"""Keyvault's HTTP API: admin-key protected credential routes, health, and errors in the shared shape."""

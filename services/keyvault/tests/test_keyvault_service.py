@@ -1,0 +1,243 @@
+"""Use cases over the in-memory fakes: what is stored, published, audited, sealed and refused."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from tollgate_contracts import CredentialStatus, ErrorCode, SealReply, SealRequest
+from tollgate_keyvault.consumers import answer_seal
+from tollgate_keyvault.domain.credential import Status
+from tollgate_keyvault.domain.envelope import Keyring
+from tollgate_keyvault.domain.errors import BusUnavailable, CredentialNotFound
+from tollgate_keyvault.service import KeyvaultService
+from tollgate_keyvault.testing import (
+    FixedClock,
+    InMemoryCredentialStore,
+    RecordingPublisher,
+    SequentialIds,
+    random_kek,
+)
+
+KEY = "sk-proj-service-test-secret-9876"
+
+
+@pytest.fixture
+def store() -> InMemoryCredentialStore:
+    return InMemoryCredentialStore()
+
+
+@pytest.fixture
+def publisher() -> RecordingPublisher:
+    return RecordingPublisher()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock()
+
+
+@pytest.fixture
+def keyring() -> Keyring:
+    return Keyring(random_kek("k1"))
+
+
+@pytest.fixture
+def service(
+    store: InMemoryCredentialStore, publisher: RecordingPublisher, keyring: Keyring, clock: FixedClock
+) -> KeyvaultService:
+    return KeyvaultService(store, publisher, keyring, clock, SequentialIds())
+
+
+def _request(
+    credential_id: str, recipient: X25519PrivateKey, public_key_of: Callable[[X25519PrivateKey], str]
+) -> SealRequest:
+    return SealRequest(credential_id=credential_id, recipient_public_key=public_key_of(recipient), requester="proxy-1")
+
+
+async def _answer(service: KeyvaultService, payload: bytes) -> SealReply:
+    answers: list[bytes] = []
+
+    async def respond(data: bytes) -> None:
+        answers.append(data)
+
+    await answer_seal(service, payload, respond)
+    [answer] = answers
+    return SealReply.model_validate_json(answer)
+
+
+async def test_a_seal_is_answered_before_it_is_audited_and_a_lost_audit_does_not_lose_the_answer(
+    service: KeyvaultService,
+    publisher: RecordingPublisher,
+    recipient: X25519PrivateKey,
+    public_key_of: Callable[[X25519PrivateKey], str],
+) -> None:
+    credential = await service.create("tnt_1", "openai", KEY)
+    audits_when_answered: list[int] = []
+
+    async def respond(data: bytes) -> None:
+        audits_when_answered.append(len(publisher.audits))
+        publisher.failing = True
+
+    request = _request(credential.id, recipient, public_key_of)
+    await answer_seal(service, request.model_dump_json().encode(), respond)
+    assert audits_when_answered == [1]  # only credential.created so far
+    assert [a.action for a in publisher.audits] == ["credential.created"]
+
+
+async def test_creating_a_credential_publishes_its_state_and_an_audit_event(
+    service: KeyvaultService, publisher: RecordingPublisher, clock: FixedClock
+) -> None:
+    credential = await service.create("tnt_1", "openai", KEY)
+    [state] = publisher.states
+    assert state.subject == f"credential.state.v1.{credential.id}"
+    assert (state.state_version, state.status, state.last4) == (1, CredentialStatus.ACTIVE, "9876")
+    assert (state.tenant_id, state.base_url, state.api_style) == ("tnt_1", "https://api.openai.com", "openai")
+    assert state.occurred_at == clock.now
+    [audit] = publisher.audits
+    assert (audit.subject, audit.action, audit.target_id) == ("audit.keyvault.v1", "credential.created", credential.id)
+    assert KEY not in state.model_dump_json() + audit.model_dump_json()
+
+
+async def test_deleting_bumps_the_version_erases_the_key_and_publishes(
+    service: KeyvaultService, store: InMemoryCredentialStore, publisher: RecordingPublisher
+) -> None:
+    credential = await service.create("tnt_1", "openai", KEY)
+    deleted = await service.delete(credential.id)
+    assert (deleted.status, deleted.version) == (Status.DELETED, 2)
+    assert store.rows[credential.id].envelope.ciphertext == b""
+    assert [s.state_version for s in publisher.states] == [1, 2]
+    assert publisher.states[-1].status is CredentialStatus.DELETED
+    again = await service.delete(credential.id)
+    assert again.version == 2 and len(publisher.states) == 2
+
+
+async def test_deleting_an_unknown_credential_is_not_found(service: KeyvaultService) -> None:
+    with pytest.raises(CredentialNotFound):
+        await service.delete("crd_missing")
+
+
+async def test_a_seal_request_returns_the_key_sealed_to_the_requester(
+    service: KeyvaultService,
+    publisher: RecordingPublisher,
+    recipient: X25519PrivateKey,
+    public_key_of: Callable[[X25519PrivateKey], str],
+    unseal: Callable[..., bytes],
+) -> None:
+    credential = await service.create("tnt_1", "openai", KEY)
+    sealing = await service.seal(_request(credential.id, recipient, public_key_of))
+    reply = sealing.reply
+    assert reply.ok and reply.state_version == 1 and reply.error is None
+    assert unseal(recipient, credential.id, reply.ephemeral_public_key, reply.nonce, reply.ciphertext) == KEY.encode()
+    assert publisher.audits[-1].action == "credential.created"
+    await service.record(sealing)
+    assert publisher.audits[-1].action == "credential.sealed"
+    assert publisher.audits[-1].details == {"requester": "proxy-1", "state_version": 1}
+    assert KEY not in sealing.reply.model_dump_json()
+
+
+async def test_seal_requests_for_unknown_or_deleted_credentials_are_refused(
+    service: KeyvaultService, recipient: X25519PrivateKey, public_key_of: Callable[[X25519PrivateKey], str]
+) -> None:
+    unknown = (await service.seal(_request("crd_missing", recipient, public_key_of))).reply
+    assert (unknown.ok, unknown.error, unknown.credential_id) == (False, ErrorCode.CREDENTIAL_NOT_FOUND, "crd_missing")
+    credential = await service.create("tnt_1", "openai", KEY)
+    await service.delete(credential.id)
+    deleted = (await service.seal(_request(credential.id, recipient, public_key_of))).reply
+    assert (deleted.ok, deleted.error, deleted.ciphertext) == (False, ErrorCode.CREDENTIAL_NOT_FOUND, None)
+
+
+async def test_a_key_that_no_longer_opens_is_reported_unavailable_not_leaked(
+    store: InMemoryCredentialStore,
+    publisher: RecordingPublisher,
+    clock: FixedClock,
+    recipient: X25519PrivateKey,
+    public_key_of: Callable[[X25519PrivateKey], str],
+) -> None:
+    writer = KeyvaultService(store, publisher, Keyring(random_kek("k1")), clock, SequentialIds())
+    credential = await writer.create("tnt_1", "openai", KEY)
+    reader = KeyvaultService(store, publisher, Keyring(random_kek("k1")), clock, SequentialIds())
+    reply = (await reader.seal(_request(credential.id, recipient, public_key_of))).reply
+    assert (reply.ok, reply.error) == (False, ErrorCode.PROVIDER_KEY_UNAVAILABLE)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"not json",
+        b"[]",
+        b'{"credential_id": "crd_1"}',
+        b'{"credential_id": 5, "recipient_public_key": "x", "requester": "p"}',
+        b'{"credential_id": "crd_1", "recipient_public_key": "short", "requester": "p"}',
+    ],
+    ids=["not-json", "not-object", "missing-fields", "wrong-type", "bad-public-key"],
+)
+async def test_malformed_seal_requests_are_answered_invalid_request(service: KeyvaultService, payload: bytes) -> None:
+    reply = await _answer(service, payload)
+    assert (reply.ok, reply.error) == (False, ErrorCode.INVALID_REQUEST)
+    assert reply.message
+
+
+async def test_a_refused_seal_echoes_a_plausible_credential_id_only(service: KeyvaultService) -> None:
+    reply = await _answer(service, json.dumps({"credential_id": "crd_9"}).encode())
+    assert reply.credential_id == "crd_9"
+    odd = await _answer(service, json.dumps({"credential_id": "x" * 500}).encode())
+    assert odd.credential_id == ""
+
+
+async def test_a_bus_outage_fails_the_change_after_storing_it(
+    service: KeyvaultService, store: InMemoryCredentialStore, publisher: RecordingPublisher
+) -> None:
+    publisher.failing = True
+    with pytest.raises(BusUnavailable):
+        await service.create("tnt_1", "openai", KEY)
+    assert len(store.rows) == 1  # republished at the next start
+    publisher.failing = False
+    assert await service.republish_all() == 1
+    assert publisher.states[0].state_version == 1
+
+
+async def test_republishing_sends_every_credentials_current_state(
+    service: KeyvaultService, publisher: RecordingPublisher
+) -> None:
+    first = await service.create("tnt_1", "openai", KEY)
+    await service.create("tnt_2", "anthropic", KEY)
+    await service.delete(first.id)
+    publisher.states.clear()
+    assert await service.republish_all() == 2
+    assert {(s.credential_id, s.state_version, s.status) for s in publisher.states} == {
+        (first.id, 2, CredentialStatus.DELETED),
+        ("crd_000002", 1, CredentialStatus.ACTIVE),
+    }
+
+
+async def test_rewrap_moves_records_to_the_current_kek_without_changing_their_version(
+    store: InMemoryCredentialStore,
+    publisher: RecordingPublisher,
+    clock: FixedClock,
+    recipient: X25519PrivateKey,
+    public_key_of: Callable[[X25519PrivateKey], str],
+    unseal: Callable[..., bytes],
+) -> None:
+    k1, k2 = random_kek("k1"), random_kek("k2")
+    credential = await KeyvaultService(store, publisher, Keyring(k1), clock, SequentialIds()).create(
+        "tnt_1", "openai", KEY
+    )
+    rotated = KeyvaultService(store, publisher, Keyring(k2, [k1]), clock, SequentialIds())
+    assert await rotated.rewrap_all() == 1
+    assert await rotated.rewrap_all() == 0
+    stored = store.rows[credential.id]
+    assert (stored.envelope.kek_id, stored.version) == ("k2", 1)
+    only_k2 = KeyvaultService(store, publisher, Keyring(k2), clock, SequentialIds())
+    reply = (await only_k2.seal(_request(credential.id, recipient, public_key_of))).reply
+    assert unseal(recipient, credential.id, reply.ephemeral_public_key, reply.nonce, reply.ciphertext) == KEY.encode()
+
+
+async def test_listing_filters_by_tenant(service: KeyvaultService) -> None:
+    await service.create("tnt_1", "openai", KEY)
+    await service.create("tnt_2", "openai", KEY)
+    assert [c.tenant_id for c in await service.list("tnt_2")] == ["tnt_2"]
+    assert len(await service.list()) == 2
