@@ -1,0 +1,97 @@
+"""Auth's tables, declared without a schema (PostgreSQL gets one through `schema_translate_map`).
+
+They live in a registry of their own, so `create_all` creates auth's tables and no other service's, even
+when several services' models are imported into one process (tests).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Dialect, String, Text, TypeDecorator
+from sqlalchemy.orm import registry
+from sqlmodel import Field, SQLModel
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC in and out, on PostgreSQL (timestamptz) and SQLite (which stores no offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime refused: times are aware UTC")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class AuthTable(SQLModel, registry=registry()):
+    pass
+
+
+class TenantRow(AuthTable, table=True):
+    __tablename__ = "tenants"
+
+    id: str = Field(primary_key=True, max_length=40)
+    name: str = Field(sa_column=Column(String(100), unique=True, nullable=False))
+    created_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+
+
+class GrantRow(AuthTable, table=True):
+    __tablename__ = "grants"
+
+    id: str = Field(primary_key=True, max_length=40)
+    tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=40)
+    app_name: str | None = Field(default=None, max_length=200)
+    status: str = Field(max_length=16)
+    provider: str = Field(max_length=63)
+    models: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    capabilities: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    budget_micro_usd: int | None = Field(default=None, sa_type=BigInteger)
+    max_requests: int | None = Field(default=None, sa_type=BigInteger)
+    rpm: int | None = Field(default=None, sa_type=BigInteger)
+    tpm: int | None = Field(default=None, sa_type=BigInteger)
+    created_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    updated_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    expires_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    version: int = Field(sa_type=BigInteger)
+
+
+class ApiKeyRow(AuthTable, table=True):
+    __tablename__ = "api_keys"
+
+    id: str = Field(primary_key=True, max_length=40)
+    key_hash: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    key_prefix: str = Field(max_length=16)
+    grant_id: str = Field(foreign_key="grants.id", index=True, max_length=40)
+    tenant_id: str = Field(max_length=40)
+    status: str = Field(max_length=16)
+    created_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    updated_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    revoked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    version: int = Field(sa_type=BigInteger)
+
+
+class SigningKeyRow(AuthTable, table=True):
+    __tablename__ = "signing_keys"
+
+    kid: str = Field(primary_key=True, max_length=64)
+    alg: str = Field(max_length=16)
+    public_jwk: dict[str, str] = Field(sa_column=Column(JSON, nullable=False))
+    private_pem: str = Field(sa_column=Column(Text, nullable=False), repr=False)
+    status: str = Field(max_length=16)
+    created_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    updated_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    not_after: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    version: int = Field(sa_type=BigInteger)

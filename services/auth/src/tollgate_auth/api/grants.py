@@ -1,0 +1,57 @@
+"""`/v1/grants`, their tokens and API keys, and `/v1/api-keys` (admin)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends
+
+from tollgate_auth.api.deps import ServiceDep, require_admin
+from tollgate_auth.api.schemas import ApiKeyCreated, ApiKeyOut, DataList, GrantIn, GrantOut, TokenIn, TokenOut
+
+router = APIRouter(tags=["grants"], dependencies=[Depends(require_admin)])
+
+
+@router.post("/v1/grants", status_code=201)
+async def create_grant(body: GrantIn, service: ServiceDep) -> GrantOut:
+    grant = await service.create_grant(body.to_request(), body.tenant_id)
+    return GrantOut.of(grant, service.clock.now())
+
+
+@router.get("/v1/grants")
+async def list_grants(service: ServiceDep, tenant_id: str | None = None) -> DataList[GrantOut]:
+    now = service.clock.now()
+    return DataList(data=[GrantOut.of(g, now) for g in await service.list_grants(tenant_id)])
+
+
+@router.get("/v1/grants/{grant_id}")
+async def get_grant(grant_id: str, service: ServiceDep) -> GrantOut:
+    return GrantOut.of(await service.get_grant(grant_id), service.clock.now())
+
+
+@router.post("/v1/grants/{grant_id}/revoke")
+async def revoke_grant(grant_id: str, service: ServiceDep) -> GrantOut:
+    """Revoke; answers only once the revoked state is acknowledged by JetStream."""
+    return GrantOut.of(await service.revoke_grant(grant_id), service.clock.now())
+
+
+@router.post("/v1/grants/{grant_id}/tokens", status_code=201)
+async def mint_token(grant_id: str, service: ServiceDep, body: Annotated[TokenIn | None, Body()] = None) -> TokenOut:
+    issued = await service.mint_token(grant_id, body.ttl_seconds if body else None)
+    return TokenOut(access_token=issued.access_token, expires_in=issued.expires_in)
+
+
+@router.post("/v1/grants/{grant_id}/api-keys", status_code=201)
+async def create_api_key(grant_id: str, service: ServiceDep) -> ApiKeyCreated:
+    api_key, plain = await service.create_api_key(grant_id)
+    return ApiKeyCreated(**ApiKeyOut.of(api_key).model_dump(), api_key=plain)
+
+
+@router.get("/v1/grants/{grant_id}/api-keys")
+async def list_api_keys(grant_id: str, service: ServiceDep) -> DataList[ApiKeyOut]:
+    return DataList(data=[ApiKeyOut.of(k) for k in await service.list_api_keys(grant_id)])
+
+
+@router.post("/v1/api-keys/{key_id}/revoke")
+async def revoke_api_key(key_id: str, service: ServiceDep) -> ApiKeyOut:
+    return ApiKeyOut.of(await service.revoke_api_key(key_id))

@@ -1,0 +1,100 @@
+"""What the auth use cases need from the outside world, as Protocols. Adapters and `testing` implement them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Protocol
+
+from tollgate_auth.domain import ApiKey, Grant, SigningKey, Tenant
+from tollgate_contracts import Event
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, aware UTC."""
+        ...
+
+
+class Ids(Protocol):
+    def new_id(self, prefix: str) -> str:
+        """A new sortable id such as `grt_01J…`."""
+        ...
+
+    def new_secret(self) -> str:
+        """43 url-safe characters of fresh randomness (256 bits), for API keys and the admin key."""
+        ...
+
+
+class TenantStore(Protocol):
+    async def add_tenant(self, tenant: Tenant) -> None:
+        """Insert; raises `TenantExists` when the name is taken."""
+        ...
+
+    async def get_tenant(self, tenant_id: str) -> Tenant | None: ...
+
+    async def tenant_by_name(self, name: str) -> Tenant | None: ...
+
+    async def list_tenants(self) -> list[Tenant]: ...
+
+
+class GrantStore(Protocol):
+    async def add_grant(self, grant: Grant) -> None: ...
+
+    async def get_grant(self, grant_id: str) -> Grant | None: ...
+
+    async def list_grants(self, tenant_id: str | None = None) -> list[Grant]:
+        """Grants, oldest first, optionally of one tenant."""
+        ...
+
+    async def update_grant(self, grant_id: str, change: Callable[[Grant], Grant | None]) -> tuple[Grant, bool]:
+        """Apply `change` atomically: it gets the current grant and returns the next one (version + 1) or None.
+
+        Returns the grant as stored afterwards and whether it changed; raises `GrantNotFound`.
+        `change` may run more than once when a concurrent writer got there first.
+        """
+        ...
+
+
+class ApiKeyStore(Protocol):
+    async def add_api_key(self, key: ApiKey) -> None: ...
+
+    async def get_api_key(self, key_id: str) -> ApiKey | None: ...
+
+    async def list_api_keys(self, grant_id: str | None = None) -> list[ApiKey]: ...
+
+    async def update_api_key(self, key_id: str, change: Callable[[ApiKey], ApiKey | None]) -> tuple[ApiKey, bool]:
+        """As `update_grant`, for API keys; raises `ApiKeyNotFound`."""
+        ...
+
+
+class SigningKeyStore(Protocol):
+    async def add_signing_key(self, key: SigningKey) -> None: ...
+
+    async def list_signing_keys(self) -> list[SigningKey]: ...
+
+
+class Store(TenantStore, GrantStore, ApiKeyStore, SigningKeyStore, Protocol):
+    """Everything auth keeps durably."""
+
+    async def ping(self) -> None:
+        """Raise unless the database answers."""
+        ...
+
+
+class Publisher(Protocol):
+    def is_connected(self) -> bool: ...
+
+    async def publish(self, event: Event) -> None:
+        """Publish to JetStream and wait for its PubAck; raises `BusUnavailable` when none comes."""
+        ...
+
+
+class Signer(Protocol):
+    def generate(self, now: datetime) -> SigningKey:
+        """A fresh active signing key."""
+        ...
+
+    def sign(self, claims: Mapping[str, str | int], key: SigningKey) -> str:
+        """A compact JWT over `claims`, signed by `key`, with its `kid` in the header."""
+        ...

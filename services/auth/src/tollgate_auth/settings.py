@@ -1,0 +1,46 @@
+"""Auth's configuration, read from `TOLLGATE_AUTH_*` environment variables (or passed explicitly in tests)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from tollgate_contracts import TOKEN_AUDIENCE, TOKEN_ISSUER
+
+
+class Settings(BaseSettings):
+    """Every knob of the auth service. Secrets are `SecretStr`, so they never show in a repr or a log."""
+
+    model_config = SettingsConfigDict(env_prefix="TOLLGATE_AUTH_", extra="ignore")
+
+    host: str = Field(default="127.0.0.1", description="Interface to listen on (compose sets 0.0.0.0).")
+    port: int = Field(default=8081, ge=1, le=65535, description="HTTP port.")
+    log_level: str = Field(default="INFO", description="Root log level.")
+    access_log: bool = Field(default=False, description="Whether uvicorn writes an access log line per request.")
+
+    nats_url: str = Field(default="nats://127.0.0.1:4222", description="NATS server URL.")
+    nats_user: str | None = Field(default=None, description="NATS user, when the server requires one.")
+    nats_password: SecretStr | None = Field(default=None, description="NATS password.")
+    publish_timeout_seconds: float = Field(default=5.0, gt=0, description="How long to wait for a PubAck.")
+
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///tollgate-auth.db", description="SQLAlchemy async URL (aiosqlite or asyncpg)."
+    )
+    database_schema: str = Field(default="auth", description="PostgreSQL schema for auth's tables (ignored on SQLite).")
+
+    admin_key: SecretStr | None = Field(default=None, description="The admin API key.")
+    admin_key_file: Path | None = Field(
+        default=None, description="File holding the admin key; generated (mode 0600) when missing and no key is given."
+    )
+
+    default_tenant: str = Field(default="default", description="Tenant ensured at start; grants default to it.")
+    issuer: str = Field(default=TOKEN_ISSUER, description="`iss` claim of delegated tokens.")
+    audience: str = Field(default=TOKEN_AUDIENCE, description="`aud` claim of delegated tokens.")
+    token_default_ttl_seconds: int = Field(default=900, ge=1, description="Token lifetime when none is asked for.")
+    token_max_ttl_seconds: int = Field(default=86_400, ge=1, description="Longest token lifetime that may be asked.")
+
+    retry_interval_seconds: float = Field(
+        default=2.0, gt=0, description="Pause between attempts to reach the database or bus, and between resyncs."
+    )

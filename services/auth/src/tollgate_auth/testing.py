@@ -1,0 +1,131 @@
+"""In-memory fakes of auth's ports, a fixed clock and sequential ids, for tests here and in other packages."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from tollgate_auth.domain import ApiKey, Grant, SigningKey, Tenant
+from tollgate_auth.domain.errors import ApiKeyNotFound, BusUnavailable, GrantNotFound, TenantExists
+from tollgate_contracts import Event
+
+
+@dataclass
+class FixedClock:
+    """A clock that moves only when told to."""
+
+    current: datetime = field(default_factory=lambda: datetime(2026, 1, 1, tzinfo=UTC))
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, seconds: float) -> None:
+        self.current += timedelta(seconds=seconds)
+
+
+class SequentialIds:
+    """Ids `grt_000001`, `grt_000002`, … and secrets that are unique but predictable."""
+
+    def __init__(self) -> None:
+        self._counter = itertools.count(1)
+
+    def new_id(self, prefix: str) -> str:
+        return f"{prefix}_{next(self._counter):06d}"
+
+    def new_secret(self) -> str:
+        return f"secret{next(self._counter):037d}"
+
+
+class RecordingPublisher:
+    """Keeps what was published; `connected = False` or `failing = True` simulate a bus outage."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+        self.connected = True
+        self.failing = False
+
+    def is_connected(self) -> bool:
+        return self.connected
+
+    async def publish(self, event: Event) -> None:
+        if self.failing or not self.connected:
+            raise BusUnavailable(f"no PubAck for {event.subject}: simulated outage")
+        self.events.append(event)
+
+    def on(self, subject: str) -> list[Event]:
+        return [e for e in self.events if e.subject == subject]
+
+
+class InMemoryStore:
+    """The `Store` port in dictionaries; same contract as the SQL store."""
+
+    def __init__(self) -> None:
+        self.tenants: dict[str, Tenant] = {}
+        self.grants: dict[str, Grant] = {}
+        self.api_keys: dict[str, ApiKey] = {}
+        self.signing_keys: dict[str, SigningKey] = {}
+
+    async def ping(self) -> None:
+        return None
+
+    async def add_tenant(self, tenant: Tenant) -> None:
+        if any(t.name == tenant.name for t in self.tenants.values()):
+            raise TenantExists(f"a tenant named {tenant.name!r} already exists")
+        self.tenants[tenant.id] = tenant
+
+    async def get_tenant(self, tenant_id: str) -> Tenant | None:
+        return self.tenants.get(tenant_id)
+
+    async def tenant_by_name(self, name: str) -> Tenant | None:
+        return next((t for t in self.tenants.values() if t.name == name), None)
+
+    async def list_tenants(self) -> list[Tenant]:
+        return sorted(self.tenants.values(), key=lambda t: (t.created_at, t.id))
+
+    async def add_grant(self, grant: Grant) -> None:
+        self.grants[grant.id] = grant
+
+    async def get_grant(self, grant_id: str) -> Grant | None:
+        return self.grants.get(grant_id)
+
+    async def list_grants(self, tenant_id: str | None = None) -> list[Grant]:
+        found = [g for g in self.grants.values() if tenant_id is None or g.tenant_id == tenant_id]
+        return sorted(found, key=lambda g: (g.created_at, g.id))
+
+    async def update_grant(self, grant_id: str, change: Callable[[Grant], Grant | None]) -> tuple[Grant, bool]:
+        current = self.grants.get(grant_id)
+        if current is None:
+            raise GrantNotFound(f"no grant {grant_id!r}")
+        following = change(current)
+        if following is None:
+            return current, False
+        self.grants[grant_id] = following
+        return following, True
+
+    async def add_api_key(self, key: ApiKey) -> None:
+        self.api_keys[key.id] = key
+
+    async def get_api_key(self, key_id: str) -> ApiKey | None:
+        return self.api_keys.get(key_id)
+
+    async def list_api_keys(self, grant_id: str | None = None) -> list[ApiKey]:
+        found = [k for k in self.api_keys.values() if grant_id is None or k.grant_id == grant_id]
+        return sorted(found, key=lambda k: (k.created_at, k.id))
+
+    async def update_api_key(self, key_id: str, change: Callable[[ApiKey], ApiKey | None]) -> tuple[ApiKey, bool]:
+        current = self.api_keys.get(key_id)
+        if current is None:
+            raise ApiKeyNotFound(f"no API key {key_id!r}")
+        following = change(current)
+        if following is None:
+            return current, False
+        self.api_keys[key_id] = following
+        return following, True
+
+    async def add_signing_key(self, key: SigningKey) -> None:
+        self.signing_keys[key.kid] = key
+
+    async def list_signing_keys(self) -> list[SigningKey]:
+        return sorted(self.signing_keys.values(), key=lambda k: k.created_at)

@@ -1,0 +1,59 @@
+"""`tollgate-auth` as a real process configured only by environment variables."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tollgate_devstack.ports import free_port
+
+START_TIMEOUT = 60.0
+
+
+def test_the_console_script_starts_from_env_serves_and_stops_cleanly(fresh_nats, tmp_path):
+    port = free_port()
+    key_file = tmp_path / "admin.key"
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "TOLLGATE_AUTH_NATS_URL": fresh_nats.url,
+        "TOLLGATE_AUTH_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'auth.db'}",
+        "TOLLGATE_AUTH_ADMIN_KEY_FILE": str(key_file),
+        "TOLLGATE_AUTH_PORT": str(port),
+    }
+    script = Path(sys.executable).parent / "tollgate-auth"
+    log = tmp_path / "auth.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen([str(script)], env=env, stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            assert process.poll() is None, log.read_text()
+            try:
+                if httpx.get(f"{base}/readyz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "auth never became ready:\n" + log.read_text()
+            time.sleep(0.05)
+        key = key_file.read_text().strip()
+        created = httpx.post(
+            f"{base}/v1/grants",
+            headers={"Authorization": f"Bearer {key}"},
+            json={"provider": "openai", "models": ["gpt-4o-mini"]},
+        )
+        assert created.status_code == 201
+    finally:
+        process.send_signal(signal.SIGTERM)
+        returncode = process.wait(timeout=30)
+    text = log.read_text()
+    assert returncode == 0, text
+    assert "auth is ready" in text
+    assert key not in text
+    assert "Traceback" not in text
