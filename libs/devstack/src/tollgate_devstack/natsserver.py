@@ -7,13 +7,16 @@ usage records are money, so every server we start syncs each write
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tollgate_devstack.ports import free_port, wait_for_port
+from tollgate_devstack.ports import free_port, port_is_open
+from tollgate_devstack.process import spawn
 
 
 def nats_server_binary() -> str:
@@ -47,6 +50,11 @@ class NatsServer:
     port: int = field(default_factory=free_port)
     monitor_port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+    """Where the server's output goes; default `<workdir>/nats.log`."""
+    own_process_group: bool = False
+    """Run in a process group of its own (and die with its parent), so a terminal's Ctrl-C reaches only the
+    launcher, which stops the services before the bus."""
 
     @property
     def url(self) -> str:
@@ -63,15 +71,22 @@ class NatsServer:
     def start(self, timeout: float = 10.0) -> NatsServer:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.config_path.write_text(server_config(self.port, self.monitor_port, self.workdir / "jetstream"))
-        with (self.workdir / "nats.log").open("ab") as log:
-            self.process = subprocess.Popen(
-                [nats_server_binary(), "-c", str(self.config_path)], stdout=log, stderr=subprocess.STDOUT
-            )
-        try:
-            wait_for_port(self.port, timeout)
-        except TimeoutError:
-            self.stop()
-            raise
+        log_path = self.log_path or self.workdir / "nats.log"
+        argv = [nats_server_binary(), "-c", str(self.config_path)]
+        if self.own_process_group:
+            self.process = spawn(argv, os.environ, log_path)
+        else:
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            with log_path.open("ab") as log:
+                self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while not port_is_open(self.port):
+            code = self.process.poll()
+            if code is not None or time.monotonic() >= deadline:
+                self.stop()
+                why = f"exited with code {code}" if code is not None else f"did not listen within {timeout:.0f}s"
+                raise TimeoutError(f"nats-server on 127.0.0.1:{self.port} {why}; see {log_path}")
+            time.sleep(0.01)
         return self
 
     def stop(self, timeout: float = 10.0) -> None:

@@ -28,3 +28,14 @@ def wait_for_port(port: int, timeout: float = 10.0, host: str = "127.0.0.1") -> 
             return
         time.sleep(0.01)
     raise TimeoutError(f"nothing listened on {host}:{port} within {timeout:.0f}s")
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    """True when a server could bind host:port now (SO_REUSEADDR, as uvicorn and nats-server bind)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+        return True

@@ -98,8 +98,8 @@ def _throwaway_cluster() -> Iterator[str]:
 @contextlib.contextmanager
 def _container() -> Iterator[str]:
     try:
-        import docker  # type: ignore[import-untyped]
-        from testcontainers.postgres import PostgresContainer  # type: ignore[import-untyped]
+        import docker
+        from testcontainers.postgres import PostgresContainer
     except ImportError as exc:
         raise NoPostgres("testcontainers is not installed") from exc
     try:

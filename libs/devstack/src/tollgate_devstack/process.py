@@ -1,0 +1,145 @@
+"""One child process of a stack: spawned with its own environment and log file, awaited until ready, stopped.
+
+Children run in a process group of their own, so a Ctrl-C on the terminal
+reaches only the launcher, which then stops them in order. On Linux each child
+also asks the kernel for SIGTERM when the launcher dies, so a killed launcher
+leaves no orphans holding ports.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+_PR_SET_PDEATHSIG = 1
+
+
+class StackError(RuntimeError):
+    """A process of the stack failed to start, died, or the bootstrap failed. The message says which and why."""
+
+
+def _die_with_parent() -> None:
+    # Runs in the child between fork and exec; only async-signal-safe work here.
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
+def spawn(
+    argv: Sequence[str], env: Mapping[str, str], log_path: Path, cwd: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """Start `argv` in its own process group, stdout and stderr appended to `log_path`."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log:
+        return subprocess.Popen(
+            list(argv),
+            env=dict(env),
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            process_group=0,
+            # preexec_fn is unsafe only with threads forking concurrently; the stack spawns from one thread.
+            preexec_fn=_die_with_parent,
+        )
+
+
+def log_tail(path: Path, lines: int = 30) -> str:
+    """The last `lines` lines of a log file, or a note that there is none."""
+    try:
+        text = path.read_text(errors="replace")
+    except FileNotFoundError:
+        return f"(no log at {path})"
+    tail = text.splitlines()[-lines:]
+    return "\n".join(tail) if tail else f"({path} is empty)"
+
+
+@dataclass
+class ChildProcess:
+    """A named child process with an optional HTTP readiness URL."""
+
+    name: str
+    argv: Sequence[str]
+    env: Mapping[str, str]
+    log_path: Path
+    ready_url: str | None = None
+    cwd: Path | None = None
+    """Working directory; the stack dir, so any relative default path of a service lands inside it."""
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def pid(self) -> int | None:
+        return None if self.process is None else self.process.pid
+
+    def start(self) -> None:
+        try:
+            self.process = spawn(self.argv, self.env, self.log_path, self.cwd)
+        except OSError as exc:
+            raise StackError(f"{self.name} could not be started ({self.argv[0]}): {exc.strerror or exc}") from exc
+
+    def exit_code(self) -> int | None:
+        """The exit code once the process has ended, else None."""
+        return None if self.process is None else self.process.poll()
+
+    def failure(self, reason: str) -> StackError:
+        return StackError(f"{self.name} {reason}; last lines of {self.log_path}:\n{log_tail(self.log_path)}")
+
+    def wait_ready(self, timeout: float, client: httpx.Client) -> None:
+        """Poll `ready_url` until it answers 200; StackError naming this process if it dies or time runs out."""
+        if self.process is None:
+            raise StackError(f"{self.name} was never started")
+        if self.ready_url is None:
+            return
+        deadline = time.monotonic() + timeout
+        last = "no answer yet"
+        while True:
+            code = self.process.poll()
+            if code is not None:
+                raise self.failure(f"exited with code {code} before it was ready")
+            try:
+                response = client.get(self.ready_url, timeout=2.0)
+            except httpx.HTTPError as exc:
+                last = f"{type(exc).__name__}"
+            else:
+                if response.status_code == 200:
+                    return
+                last = f"HTTP {response.status_code} {response.text[:300]}"
+            if time.monotonic() >= deadline:
+                raise self.failure(f"was not ready within {timeout:.0f}s (last {self.ready_url}: {last})")
+            time.sleep(0.05)
+
+    def terminate(self) -> None:
+        """Send SIGTERM (no wait)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+
+    def wait_or_kill(self, deadline: float) -> None:
+        """Wait until `deadline` (monotonic) for the process to end, then SIGKILL it (its whole group)."""
+        if self.process is None:
+            return
+        try:
+            self.process.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        self.process = None
+
+
+def stop_all(children: Sequence[ChildProcess], timeout: float = 10.0) -> None:
+    """SIGTERM every child at once, wait up to `timeout` for all of them, SIGKILL the stragglers."""
+    for child in children:
+        child.terminate()
+    deadline = time.monotonic() + timeout
+    for child in children:
+        child.wait_or_kill(deadline)
