@@ -1,0 +1,253 @@
+"""The SQL store: the usage ledger, per-grant accounts and price versions, on SQLite or PostgreSQL.
+
+Counting exactly once: the ledger insert (`ON CONFLICT (request_id) DO NOTHING RETURNING request_id`) and
+the totals update (`SET x = x + :v`, summed over the rows that were new) run in one transaction, so a record
+adds to its grant's totals if and only if its ledger row is new — whichever replica, whichever delivery,
+however many restarts. A fetched batch is one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Table, event, select, text
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from tollgate_metering.adapters.tables import AccountRow, MeteringModel, PriceRow, UsageRow
+from tollgate_metering.domain.budget import Account, Limits
+from tollgate_metering.domain.errors import InvalidUsage, StoreUnavailable
+from tollgate_metering.domain.pricing import PriceRule
+from tollgate_metering.domain.usage import LedgerEntry, Totals
+from tollgate_metering.ports import VersionedPrice
+
+logger = logging.getLogger(__name__)
+
+LEDGER: Table = MeteringModel.metadata.tables[UsageRow.__tablename__]
+ACCOUNTS: Table = MeteringModel.metadata.tables[AccountRow.__tablename__]
+PRICES: Table = MeteringModel.metadata.tables[PriceRow.__tablename__]
+
+
+class Database:
+    """An async engine on SQLite (a file; never `:memory:`) or PostgreSQL (in its own schema)."""
+
+    def __init__(self, url: str, schema: str | None = None) -> None:
+        self.url = url
+        self.is_postgres = url.startswith("postgresql")
+        self.schema = schema if self.is_postgres else None
+        options: dict[str, Any] = {"pool_pre_ping": True}
+        if self.schema:
+            options["execution_options"] = {"schema_translate_map": {None: self.schema}}
+        else:
+            options["connect_args"] = {"timeout": 30}
+        self.engine: AsyncEngine = create_async_engine(url, **options)
+        if not self.is_postgres:
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+
+    async def create_all(self) -> None:
+        """Create the schema (PostgreSQL) and the tables, if missing. Safe to run from every replica."""
+        async with translate_errors(), self.engine.begin() as conn:
+            if self.schema:
+                await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
+            await conn.run_sync(MeteringModel.metadata.create_all)
+
+    async def ping(self) -> None:
+        """Raise StoreUnavailable unless the database answers."""
+        async with translate_errors(), self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets readers (the usage API) run beside the writer; writers queue on the 30 s busy timeout.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+@asynccontextmanager
+async def translate_errors() -> AsyncIterator[None]:
+    """Data the database refuses becomes InvalidUsage (poison: retrying cannot help); any other driver or pool
+    failure becomes StoreUnavailable (transient: the caller retries)."""
+    try:
+        yield
+    except (sa_exc.DataError, OverflowError) as exc:
+        raise InvalidUsage(f"the database refused the data: {type(exc).__name__}") from exc
+    except sa_exc.DBAPIError as exc:
+        sqlstate = getattr(exc.orig, "sqlstate", None)
+        # asyncpg errors reach us as a generic DBAPIError: SQLSTATE class 22 ("data exception": a NUL in a
+        # string, a number out of range) is what says the data, not the database, is at fault.
+        if isinstance(sqlstate, str) and sqlstate.startswith("22"):
+            raise InvalidUsage(f"the database refused the data (SQLSTATE {sqlstate})") from exc
+        raise StoreUnavailable(f"database error: {type(exc).__name__}") from exc
+    except (sa_exc.TimeoutError, OSError) as exc:
+        raise StoreUnavailable(f"database error: {type(exc).__name__}") from exc
+
+
+class SqlStore:
+    """The `Store` port on a `Database`."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._dialect = postgresql if database.is_postgres else sqlite
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[AsyncConnection]:
+        async with translate_errors(), self.database.engine.begin() as conn:
+            yield conn
+
+    async def record(self, entry: LedgerEntry) -> bool:
+        return (await self.record_many([entry]))[0]
+
+    async def record_many(self, entries: Sequence[LedgerEntry]) -> list[bool]:
+        firsts = {entry.request_id: entry for entry in reversed(entries)}  # the first of each request id
+        if not firsts:
+            return []
+        # Sorted keys give every replica the same lock order (ledger rows, then accounts): no deadlock cycles.
+        # One cached statement, executed for many rows (SQLAlchemy batches it into multi-row INSERTs).
+        insert_entries = (
+            self._dialect.insert(LEDGER)
+            .on_conflict_do_nothing(index_elements=["request_id"])
+            .returning(LEDGER.c.request_id)
+        )
+        rows = [_ledger_values(firsts[request_id]) for request_id in sorted(firsts)]
+        async with self._transaction() as conn:
+            new = set((await conn.execute(insert_entries, rows)).scalars())
+            totals: dict[str, tuple[str, Totals]] = {}
+            for request_id in new:
+                entry = firsts[request_id]
+                tenant_id, sums = totals.get(entry.grant_id, (entry.tenant_id, Totals()))
+                totals[entry.grant_id] = (tenant_id, sums.add(entry))
+            for grant_id in sorted(totals):
+                await conn.execute(self._add_totals(grant_id, *totals[grant_id]))
+        counted = set()
+        results = []
+        for entry in entries:
+            results.append(entry.request_id in new and entry.request_id not in counted)
+            counted.add(entry.request_id)
+        return results
+
+    def _add_totals(self, grant_id: str, tenant_id: str, add: Totals) -> Any:
+        upsert = self._dialect.insert(ACCOUNTS).values(
+            grant_id=grant_id,
+            tenant_id=tenant_id,
+            requests=add.requests,
+            input_tokens=add.input_tokens,
+            output_tokens=add.output_tokens,
+            cost_micro_usd=add.cost_micro_usd,
+            version=1,
+        )
+        return upsert.on_conflict_do_update(
+            index_elements=["grant_id"],
+            set_={
+                "requests": ACCOUNTS.c.requests + add.requests,
+                "input_tokens": ACCOUNTS.c.input_tokens + add.input_tokens,
+                "output_tokens": ACCOUNTS.c.output_tokens + add.output_tokens,
+                "cost_micro_usd": ACCOUNTS.c.cost_micro_usd + add.cost_micro_usd,
+                "version": ACCOUNTS.c.version + 1,
+            },
+        )
+
+    async def apply_limits(self, grant_id: str, tenant_id: str, limits: Limits, grant_version: int) -> bool:
+        upsert = self._dialect.insert(ACCOUNTS).values(
+            grant_id=grant_id,
+            tenant_id=tenant_id,
+            budget_micro_usd=limits.budget_micro_usd,
+            max_requests=limits.max_requests,
+            grant_version=grant_version,
+            version=1,
+        )
+        upsert = upsert.on_conflict_do_update(
+            index_elements=["grant_id"],
+            set_={
+                "tenant_id": upsert.excluded.tenant_id,
+                "budget_micro_usd": upsert.excluded.budget_micro_usd,
+                "max_requests": upsert.excluded.max_requests,
+                "grant_version": upsert.excluded.grant_version,
+                "version": ACCOUNTS.c.version + 1,
+            },
+            where=ACCOUNTS.c.grant_version < upsert.excluded.grant_version,
+        ).returning(ACCOUNTS.c.grant_id)
+        async with self._transaction() as conn:
+            return (await conn.execute(upsert)).first() is not None
+
+    async def account(self, grant_id: str) -> Account | None:
+        return (await self.accounts([grant_id])).get(grant_id)
+
+    async def accounts(self, grant_ids: Sequence[str]) -> dict[str, Account]:
+        query = select(ACCOUNTS).where(ACCOUNTS.c.grant_id.in_(list(grant_ids)))
+        async with translate_errors(), self.database.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return {
+            row.grant_id: Account(
+                grant_id=row.grant_id,
+                limits=Limits(budget_micro_usd=row.budget_micro_usd, max_requests=row.max_requests),
+                totals=Totals(
+                    requests=row.requests,
+                    input_tokens=row.input_tokens,
+                    output_tokens=row.output_tokens,
+                    cost_micro_usd=row.cost_micro_usd,
+                ),
+                version=row.version,
+                grant_version=row.grant_version,
+            )
+            for row in rows
+        }
+
+    async def sync_prices(self, rules: Sequence[PriceRule]) -> list[VersionedPrice]:
+        versions: dict[tuple[str, str], int] = {}
+        async with self._transaction() as conn:
+            for rule in rules:
+                upsert = self._dialect.insert(PRICES).values(
+                    provider=rule.provider,
+                    model=rule.model,
+                    input_micro_usd_per_mtok=rule.price.input_micro_usd_per_mtok,
+                    output_micro_usd_per_mtok=rule.price.output_micro_usd_per_mtok,
+                    version=1,
+                )
+                upsert = upsert.on_conflict_do_update(
+                    index_elements=["provider", "model"],
+                    set_={
+                        "input_micro_usd_per_mtok": upsert.excluded.input_micro_usd_per_mtok,
+                        "output_micro_usd_per_mtok": upsert.excluded.output_micro_usd_per_mtok,
+                        "version": PRICES.c.version + 1,
+                    },
+                    where=(PRICES.c.input_micro_usd_per_mtok != upsert.excluded.input_micro_usd_per_mtok)
+                    | (PRICES.c.output_micro_usd_per_mtok != upsert.excluded.output_micro_usd_per_mtok),
+                )
+                await conn.execute(upsert)
+            for row in await conn.execute(select(PRICES.c.provider, PRICES.c.model, PRICES.c.version)):
+                versions[(row.provider, row.model)] = row.version
+        return [VersionedPrice(rule, versions[(rule.provider, rule.model)]) for rule in rules]
+
+
+def _ledger_values(entry: LedgerEntry) -> dict[str, Any]:
+    return {
+        "request_id": entry.request_id,
+        "event_id": entry.event_id,
+        "grant_id": entry.grant_id,
+        "tenant_id": entry.tenant_id,
+        "provider": entry.provider,
+        "model": entry.model,
+        "capability": entry.capability,
+        "input_tokens": entry.input_tokens,
+        "output_tokens": entry.output_tokens,
+        "cost_micro_usd": entry.cost_micro_usd,
+        "estimated": entry.estimated,
+        "streamed": entry.streamed,
+        "status_code": entry.status_code,
+        "started_at": _utc(entry.started_at),
+        "duration_ms": entry.duration_ms,
+        "recorded_at": _utc(entry.recorded_at),
+    }
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)

@@ -1,0 +1,1 @@
+"""The HTTP API: health, readiness and the admin usage API."""
