@@ -34,7 +34,8 @@ async def connect(url: str, user: str | None, password: str | None, name: str) -
     connected: list[NATS] = []
 
     async def on_error(exc: Exception) -> None:
-        logger.warning("NATS error: %s", type(exc).__name__)
+        # nats-py error texts name subjects and permissions, never credentials: worth showing.
+        logger.warning("NATS error: %s: %s", type(exc).__name__, exc)
 
     async def on_disconnected() -> None:
         if not (connected and connected[0].is_closed):
