@@ -1,0 +1,1 @@
+"""Pure rules of the proxy: no I/O, `now` passed in, mypy-strict."""

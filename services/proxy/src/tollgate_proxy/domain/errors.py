@@ -1,0 +1,98 @@
+"""Why the proxy refuses or fails a request, each error carrying its HTTP status and stable code.
+
+    ProxyError
+    ├── InvalidRequest        400  the body is not what the endpoint takes
+    ├── CredentialRejected    401  no, malformed, unknown, expired or revoked credential
+    ├── Forbidden             403  grant not active, capability or model not allowed
+    ├── NotFound              404  no such route
+    ├── MethodNotAllowed      405
+    ├── BodyTooLarge          413  refused before the body is buffered
+    ├── LimitReached          429  budget exhausted, request cap reached
+    ├── UpstreamFailed        502  the provider could not be reached or broke the exchange
+    ├── Unavailable           503  not hydrated, policy stale, breaker open, no provider key
+    └── UpstreamTimedOut      504
+
+The API edge renders each one in the dialect of the route (`domain.dialects`).
+Messages are one readable line and never carry a secret.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from tollgate_contracts import ErrorCode
+
+
+class ProxyError(Exception):
+    """A refusal or failure the client is told about."""
+
+    status: ClassVar[int] = 500
+
+    def __init__(
+        self, code: ErrorCode, message: str, *, retry_after: int | None = None, should_retry: bool | None = None
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.retry_after = retry_after
+        """Seconds, for a `Retry-After` header."""
+        self.should_retry = should_retry
+        """Told to the official SDKs through `x-should-retry`, so they do not retry what waiting cannot fix."""
+
+
+class InvalidRequest(ProxyError):
+    status = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(ErrorCode.INVALID_REQUEST, message)
+
+
+class CredentialRejected(ProxyError):
+    status = 401
+
+
+class Forbidden(ProxyError):
+    status = 403
+
+
+class NotFound(ProxyError):
+    status = 404
+
+    def __init__(self, message: str) -> None:
+        super().__init__(ErrorCode.INVALID_REQUEST, message)
+
+
+class MethodNotAllowed(ProxyError):
+    status = 405
+
+    def __init__(self, message: str) -> None:
+        super().__init__(ErrorCode.INVALID_REQUEST, message)
+
+
+class BodyTooLarge(ProxyError):
+    status = 413
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(ErrorCode.BODY_TOO_LARGE, f"request body exceeds the limit of {limit} bytes")
+
+
+class LimitReached(ProxyError):
+    status = 429
+
+
+class UpstreamFailed(ProxyError):
+    status = 502
+
+    def __init__(self, message: str) -> None:
+        super().__init__(ErrorCode.UPSTREAM_ERROR, message)
+
+
+class Unavailable(ProxyError):
+    status = 503
+
+
+class UpstreamTimedOut(ProxyError):
+    status = 504
+
+    def __init__(self, message: str) -> None:
+        super().__init__(ErrorCode.UPSTREAM_TIMEOUT, message)

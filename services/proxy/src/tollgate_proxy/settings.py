@@ -1,0 +1,39 @@
+"""Proxy settings from `TOLLGATE_PROXY_*` environment variables (or explicit arguments in tests)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from tollgate_contracts import TOKEN_AUDIENCE, TOKEN_ISSUER, new_id
+
+
+class Settings(BaseSettings):
+    """Everything the proxy can be told. Read once, in `__main__`."""
+
+    model_config = SettingsConfigDict(env_prefix="TOLLGATE_PROXY_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    nats_url: str = "nats://127.0.0.1:4222"
+    nats_user: str | None = None
+    nats_password: SecretStr | None = None
+    issuer: str = TOKEN_ISSUER
+    audience: str = TOKEN_AUDIENCE
+    proxy_id: str = Field(default_factory=lambda: new_id("prx"), description="This replica's id (audit, producer).")
+    max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1)
+    upstream_timeout_seconds: float = Field(
+        default=300.0, gt=0, description="Longest silence from the provider, before the first byte or between two."
+    )
+    upstream_connect_timeout_seconds: float = Field(default=10.0, gt=0)
+    upstream_max_connections: int = Field(default=512, ge=1)
+    staleness_seconds: float = Field(
+        default=60.0, gt=0, description="How long the proxy serves from its cache without bus contact."
+    )
+    seal_timeout_seconds: float = Field(default=2.0, gt=0, description="How long to wait for keyvault's sealed key.")
+    spool_dir: Path = Field(default=Path(".tollgate/proxy-spool"), description="Where unsent usage records wait.")
+    spool_resend_seconds: float = Field(default=5.0, gt=0, description="How often the spool is replayed.")
+    log_level: str = "INFO"
+    access_log: bool = False

@@ -1,0 +1,160 @@
+"""The proxy and the bus: hydration before readiness, live policy, failing closed, usage never lost."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import httpx
+import nats
+from nats.js.api import ConsumerConfig, DeliverPolicy
+
+from tollgate_contracts import Capability, GrantStatus, UsageRecorded, utcnow
+from tollgate_contracts.bus import ensure_streams
+from tollgate_proxy.adapters.bus import Bus
+from tollgate_proxy.adapters.usage_publisher import UsagePublisher
+
+MESSAGES: list[Any] = [{"role": "user", "content": "Say hello"}]
+
+
+async def stored_usage(js: Any) -> list[tuple[UsageRecorded, str]]:
+    """Every record in TG_USAGE, read through a fresh consumer."""
+    info = await js.stream_info("TG_USAGE")
+    if info.state.messages == 0:
+        return []
+    sub = await js.pull_subscribe(
+        UsageRecorded.subject_prefix, stream="TG_USAGE", config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL)
+    )
+    msgs = await sub.fetch(info.state.messages, timeout=5)
+    await sub.unsubscribe()
+    return [(UsageRecorded.model_validate_json(m.data), m.headers["Nats-Msg-Id"]) for m in msgs]
+
+
+async def readyz(url: str) -> httpx.Response:
+    async with httpx.AsyncClient(base_url=url) as http:
+        return await http.get("/readyz")
+
+
+async def test_the_proxy_is_not_ready_until_the_streams_exist_and_are_replayed(bare_stack: Any) -> None:
+    stack = bare_stack
+    await stack.start_proxy(wait_ready=False)
+    response = await readyz(stack.url)
+    assert response.status_code == 503
+    assert response.json()["status"] == "starting"
+    async with httpx.AsyncClient(base_url=stack.url) as http:
+        refused = await http.post(
+            "/v1/chat/completions",
+            headers={"authorization": f"Bearer {stack.token()}"},
+            json={"model": "gpt-4o-mini", "messages": MESSAGES},
+        )
+    assert refused.status_code == 503
+    assert refused.json()["error"]["code"] == "policy_stale"
+
+    await ensure_streams(stack.js)
+    for version in (1, 2, 3):  # only the last state per grant is replayed, and it wins
+        await stack.publish(stack.grant(grant_id="grt_replayed", state_version=version, app_name=f"v{version}"))
+    await stack.eventually(stack.ready, "hydration")
+    assert (await readyz(stack.url)).json() == {"status": "ready"}
+    assert stack.app.runtime.cache.grants["grt_replayed"].app_name == "v3"
+
+
+async def test_state_published_before_start_is_there_when_ready(bare_stack: Any) -> None:
+    stack = bare_stack
+    await ensure_streams(stack.js)
+    await stack.publish(stack.signer.state())
+    await stack.publish(stack.grant(state_version=4, status=GrantStatus.REVOKED))
+    await stack.start_proxy()
+    cache = stack.app.runtime.cache
+    assert cache.grants["grt_1"].state_version == 4
+    assert stack.signer.kid in cache.verification_keys
+
+    await stack.publish(stack.grant(state_version=2))  # an older state arriving later changes nothing
+    await stack.publish(stack.grant(grant_id="grt_marker"))
+    await stack.eventually(lambda: "grt_marker" in cache.grants, "the live update")
+    assert cache.grants["grt_1"].status is GrantStatus.REVOKED
+
+
+async def test_a_proxy_that_loses_the_bus_fails_closed_after_the_staleness_window(bare_stack: Any) -> None:
+    stack = bare_stack
+    await ensure_streams(stack.js)
+    await stack.start_proxy(staleness_seconds=0.5)
+    assert (await readyz(stack.url)).status_code == 200
+    stack.nats_server.kill()
+    runtime = stack.app.runtime
+    await stack.eventually(lambda: runtime.readiness.detail() is not None, "the proxy to notice")
+    response = await readyz(stack.url)
+    assert response.status_code == 503
+    assert "staleness" in response.json()["detail"]
+    async with httpx.AsyncClient(base_url=stack.url) as http:
+        refused = await http.post(
+            "/v1/messages",
+            headers={"x-api-key": stack.token(stack.ANTHROPIC_GRANT)},
+            json={"model": "claude-3-5-haiku-latest", "messages": MESSAGES, "max_tokens": 8},
+        )
+    assert refused.status_code == 503
+    assert refused.json()["type"] == "error"
+    assert refused.headers["retry-after"] == "5"
+
+
+async def test_usage_recorded_while_the_bus_is_down_is_spooled_and_sent_once_it_is_back(stack: Any) -> None:
+    client = stack.openai()
+    await client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)  # the provider key is now cached
+    await stack.usage_records(1)
+
+    stack.nats_server.kill()
+    runtime = stack.app.runtime
+    await stack.eventually(lambda: not runtime.bus.nc.is_connected, "the proxy to see the bus go")
+    raw = await client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=MESSAGES)
+    assert raw.parse().choices[0].message.content == stack.REPLY  # served from the cache meanwhile
+    await stack.eventually(lambda: runtime.publisher.spooled == 1, "the record to be spooled")
+    spooled = list((stack.tmp_path / "spool").glob("usage-*.jsonl"))
+    assert len(spooled) == 1
+    assert json.loads(spooled[0].read_text())["request_id"] == raw.headers["x-tollgate-request-id"]
+
+    stack.nats_server.start()
+    await stack.eventually(lambda: not list((stack.tmp_path / "spool").glob("usage-*")), "the spool to drain", 20)
+    nc = await nats.connect(stack.nats_server.url)
+    try:
+        records = await stored_usage(nc.jetstream())
+    finally:
+        await nc.close()
+    assert len(records) == 2
+    late, msg_id = records[1]
+    assert msg_id == late.request_id == raw.headers["x-tollgate-request-id"]
+    assert (late.input_tokens, late.output_tokens) == (len("Say hello"), 4)
+
+
+async def test_a_resent_record_is_stored_once(fresh_nats: Any, tmp_path: Any) -> None:
+    bus = Bus(fresh_nats.url, name="test")
+    connecting = asyncio.create_task(bus.run())
+    await bus.connected.wait()
+    assert bus.js is not None
+    await ensure_streams(bus.js)
+    publisher = UsagePublisher(bus, spool_dir=tmp_path, proxy_id="prx_a")
+    record = UsageRecorded(
+        producer="proxy/prx_a",
+        request_id="req_once",
+        grant_id="grt_1",
+        tenant_id="tnt_1",
+        provider="openai",
+        model="gpt-4o-mini",
+        capability=Capability.CHAT,
+        input_tokens=3,
+        output_tokens=4,
+        status_code=200,
+        started_at=utcnow(),
+        duration_ms=5,
+    )
+    running = asyncio.create_task(publisher.run())
+    publisher.submit(record)
+    publisher.stop()
+    await running  # stop() lets what was queued be published first
+    # The same record spooled by an earlier run of this replica (another proxy id), e.g. after a lost PubAck.
+    (tmp_path / "usage-prx_old.jsonl").write_text(record.model_dump_json() + "\n")
+    assert await publisher.resend_spool() == 1
+    assert list(tmp_path.glob("usage-*")) == []
+    stored = await stored_usage(bus.js)
+    assert [(r.request_id, msg_id) for r, msg_id in stored] == [("req_once", "req_once")]
+    connecting.cancel()
+    await bus.close()
