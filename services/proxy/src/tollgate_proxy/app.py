@@ -25,6 +25,7 @@ from tollgate_proxy.api.routes import ROUTES
 from tollgate_proxy.authenticator import Authenticator
 from tollgate_proxy.domain.dialects import Dialect
 from tollgate_proxy.domain.errors import MethodNotAllowed, NotFound
+from tollgate_proxy.domain.ratelimit import RateLimiter
 from tollgate_proxy.policy_cache import PolicyCache
 from tollgate_proxy.readiness import Readiness
 from tollgate_proxy.settings import Settings
@@ -43,6 +44,7 @@ class Runtime:
     sealed_keys: SealedKeys
     publisher: UsagePublisher
     forwarder: Forwarder
+    limiter: RateLimiter
 
 
 async def _supervise(name: str, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
@@ -82,6 +84,7 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
     publisher = UsagePublisher(
         bus, spool_dir=settings.spool_dir, proxy_id=settings.proxy_id, resend_interval=settings.spool_resend_seconds
     )
+    limiter = RateLimiter()
     forwarder = Forwarder(
         cache=cache,
         authenticator=Authenticator(cache, issuer=settings.issuer, audience=settings.audience),
@@ -91,6 +94,7 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
         publisher=publisher,
         producer=f"proxy/{settings.proxy_id}",
         max_body_bytes=settings.max_body_bytes,
+        limiter=limiter,
     )
     await upstream.start()
     background = [
@@ -103,7 +107,7 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
     ]
     publishing = asyncio.create_task(_supervise("usage-publisher", publisher.run), name="tollgate-proxy-usage")
     try:
-        yield Runtime(cache, bus, follower, readiness, sealed_keys, publisher, forwarder)
+        yield Runtime(cache, bus, follower, readiness, sealed_keys, publisher, forwarder, limiter)
     finally:
         publisher.stop()
         await publishing  # every queued record is published or spooled before the bus goes

@@ -1,23 +1,31 @@
 """Publishes UsageRecorded to JetStream off the request path; what cannot be sent waits in a local spool.
 
-`submit` only puts the record on a queue. A worker publishes batches
+`submit` only appends the record to a list. A worker publishes batches
 concurrently, each with `Nats-Msg-Id` = request id so a resend is de-duplicated
 by the stream (and stored once by metering even beyond the dedup window). A
 record whose publish is not acknowledged is appended to
 `<spool_dir>/usage-<proxy id>.jsonl` (fsynced), and a resender replays spool
-files once the bus answers again. Nothing is dropped: on shutdown the queue is
-flushed to the bus or to the spool.
+files once the bus answers again. Nothing is dropped: on shutdown what is
+queued is flushed to the bus or to the spool.
+
+The PubAcks come back on an inbox subscription of the publisher's own and are
+matched to their batch by a sequence number in the reply subject: nats-py's
+`publish_async` costs about twice as much per record (a semaphore wait, random
+reply tokens, a dataclass per ack, a done-callback per future), and this is
+paid on every proxied request.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 from pathlib import Path
 
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
-from nats.js.api import PubAck
 from pydantic import ValidationError
 
 from tollgate_contracts import UsageRecorded
@@ -27,6 +35,35 @@ logger = logging.getLogger(__name__)
 
 MSG_ID = "Nats-Msg-Id"
 _BATCH = 64
+_NO_RESPONDERS = "503"
+
+
+def acknowledged(msg: Msg) -> bool:
+    """Whether a reply to a JetStream publish is a PubAck (a duplicate's too), not an error or a no-responders."""
+    if msg.headers and msg.headers.get("Status") == _NO_RESPONDERS:
+        return False
+    try:
+        answer = json.loads(msg.data)
+    except ValueError:
+        return False
+    return isinstance(answer, dict) and "error" not in answer and "stream" in answer
+
+
+class _Batch:
+    """Records in flight together; `done` resolves when every one has an answer."""
+
+    __slots__ = ("acked", "done", "waiting")
+
+    def __init__(self, size: int, done: asyncio.Future[None]) -> None:
+        self.acked = [False] * size
+        self.waiting = size
+        self.done = done
+
+    def answer(self, index: int, ok: bool) -> None:
+        self.acked[index] = ok
+        self.waiting -= 1
+        if self.waiting == 0 and not self.done.done():
+            self.done.set_result(None)
 
 
 class UsagePublisher:
@@ -46,34 +83,38 @@ class UsagePublisher:
         self._spool_file = spool_dir / f"usage-{proxy_id}.jsonl"
         self._publish_timeout = publish_timeout
         self._resend_interval = resend_interval
-        self._queue: asyncio.Queue[UsageRecorded | None] = asyncio.Queue()
+        self._queued: list[UsageRecorded] = []
+        self._wakeup = asyncio.Event()
+        self._stopping = False
+        self._inbox: str | None = None
+        self._inbox_nc: NATS | None = None
+        self._sequence = 0
+        self._in_flight: dict[str, tuple[_Batch, int]] = {}
         self.spooled = 0
         """Records written to the spool since start (for tests and metrics)."""
 
     def submit(self, record: UsageRecorded) -> None:
         """Hand a record over; returns at once."""
-        self._queue.put_nowait(record)
+        self._queued.append(record)
+        if not self._wakeup.is_set():
+            self._wakeup.set()
 
     async def run(self) -> None:
         """Publish queued records until `stop()`; a batch in flight is never abandoned."""
-        stopping = False
-        while not stopping:
-            batch: list[UsageRecorded] = []
-            item = await self._queue.get()
-            while True:
-                if item is None:
-                    stopping = True
-                else:
-                    batch.append(item)
-                if len(batch) >= _BATCH or self._queue.empty():
-                    break
-                item = self._queue.get_nowait()
-            if batch:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._queued:
+                batch = self._queued[:_BATCH]
+                del self._queued[:_BATCH]
                 await self._publish_or_spool(batch)
+            if self._stopping:
+                return
 
     def stop(self) -> None:
         """Let `run()` finish what is queued so far, then return."""
-        self._queue.put_nowait(None)
+        self._stopping = True
+        self._wakeup.set()
 
     async def run_resender(self) -> None:
         """Replay the spool whenever the bus is up, until cancelled."""
@@ -87,32 +128,51 @@ class UsagePublisher:
         if failed:
             await asyncio.to_thread(self._spool, failed)
 
+    async def _reply_inbox(self, nc: NATS) -> str:
+        """The prefix of this publisher's reply subjects, subscribed once per connection object."""
+        if self._inbox is None or self._inbox_nc is not nc:
+            inbox = nc.new_inbox() + "."
+            await nc.subscribe(inbox + "*", cb=self._on_ack)
+            self._inbox, self._inbox_nc = inbox, nc
+        return self._inbox
+
+    async def _on_ack(self, msg: Msg) -> None:
+        entry = self._in_flight.pop(msg.subject.rpartition(".")[2], None)
+        if entry is not None:  # None: an answer after its record was given up on (and spooled)
+            batch, index = entry
+            batch.answer(index, acknowledged(msg))
+
     async def _publish(self, records: list[tuple[str, bytes]]) -> list[bytes]:
         """Publish a batch with every PubAck awaited together; return the payloads not acknowledged."""
-        js = self._bus.js
         nc = self._bus.nc
-        if js is None or nc is None or not nc.is_connected:
+        if nc is None or not nc.is_connected:
             return [data for _, data in records]
-        failed: list[bytes] = []
-        acks: list[tuple[str, bytes, asyncio.Future[PubAck]]] = []
-        for request_id, data in records:
+        try:
+            inbox = await self._reply_inbox(nc)
+        except (TimeoutError, NatsError) as exc:
+            logger.warning("cannot receive usage acks (%s); spooling %d record(s)", type(exc).__name__, len(records))
+            return [data for _, data in records]
+        batch = _Batch(len(records), asyncio.get_running_loop().create_future())
+        tokens: list[str] = []
+        for index, (request_id, data) in enumerate(records):
+            self._sequence += 1
+            token = str(self._sequence)
+            tokens.append(token)
+            self._in_flight[token] = (batch, index)
             try:
-                ack = await js.publish_async(UsageRecorded.subject_prefix, data, headers={MSG_ID: request_id})
+                await nc.publish(UsageRecorded.subject_prefix, data, reply=inbox + token, headers={MSG_ID: request_id})
             except (TimeoutError, NatsError) as exc:
                 logger.warning("usage record %s not sent (%s); spooling it", request_id, type(exc).__name__)
-                failed.append(data)
-            else:
-                acks.append((request_id, data, ack))
-        if acks:
-            await asyncio.wait([ack for _, _, ack in acks], timeout=self._publish_timeout)
-        for request_id, data, ack in acks:
-            if not ack.done():
-                ack.cancel()
-                logger.warning("usage record %s not acknowledged in time; spooling it", request_id)
-                failed.append(data)
-            elif ack.cancelled() or ack.exception() is not None:
-                reason = "cancelled" if ack.cancelled() else type(ack.exception()).__name__
-                logger.warning("usage record %s refused (%s); spooling it", request_id, reason)
+                self._in_flight.pop(token, None)
+                batch.answer(index, False)
+        if batch.waiting:
+            await asyncio.wait([batch.done], timeout=self._publish_timeout)
+        failed: list[bytes] = []
+        for token, acked, (request_id, data) in zip(tokens, batch.acked, records, strict=True):
+            if not acked:
+                unanswered = self._in_flight.pop(token, None) is not None
+                reason = "not acknowledged in time" if unanswered else "refused"
+                logger.warning("usage record %s %s; spooling it", request_id, reason)
                 failed.append(data)
         return failed
 

@@ -13,12 +13,10 @@ from __future__ import annotations
 import asyncio
 import logging
 
-import aiohttp
-
-from tollgate_proxy.adapters.upstream import TIMEOUTS, translate
+from tollgate_proxy.adapters.http1 import Response
 from tollgate_proxy.api.asgi import Headers, Receive, Send
 from tollgate_proxy.domain.dialects import Dialect, stream_error_event
-from tollgate_proxy.domain.errors import ProxyError
+from tollgate_proxy.domain.errors import ProxyError, UpstreamFailed, UpstreamTimedOut
 from tollgate_proxy.domain.sse import SseParser
 from tollgate_proxy.domain.usage import (
     AnthropicStreamUsage,
@@ -40,40 +38,50 @@ class UpstreamBroke(Exception):
     """The provider broke off a non-streamed answer after its headers were sent: the connection must be cut."""
 
 
-def response_headers(response: aiohttp.ClientResponse, request_id: str, *, keep_length: bool) -> Headers:
-    """The provider's headers worth passing on, plus our request id."""
+def response_headers(
+    response: Response, request_id: str, *, keep_length: bool, extra: Headers | None = None
+) -> Headers:
+    """The provider's headers worth passing on, plus our request id and `extra` (rate-limit headers)."""
     headers = [
-        (name.lower().encode("latin-1"), value.encode("latin-1"))
+        (name.encode("latin-1"), value.encode("latin-1"))
         for name, value in response.headers.items()
-        if name.lower() in _KEPT_RESPONSE_HEADERS
+        if name in _KEPT_RESPONSE_HEADERS
     ]
     length = response.headers.get("content-length")
     if keep_length and length is not None and "content-encoding" not in response.headers:
         headers.append((b"content-length", length.encode("latin-1")))
     headers.append((b"x-tollgate-request-id", request_id.encode()))
+    if extra:
+        headers += extra
     return headers
 
 
 async def relay_json(
-    response: aiohttp.ClientResponse, send: Send, *, dialect: Dialect, request_id: str, request_bytes: int
+    response: Response,
+    send: Send,
+    *,
+    dialect: Dialect,
+    request_id: str,
+    request_bytes: int,
+    extra_headers: Headers | None = None,
 ) -> Usage:
     """Pass a non-streamed answer through; read its usage once it is complete."""
     await send(
         {
             "type": "http.response.start",
             "status": response.status,
-            "headers": response_headers(response, request_id, keep_length=True),
+            "headers": response_headers(response, request_id, keep_length=True, extra=extra_headers),
         }
     )
     parts: list[bytes] = []
     try:
         # Each chunk goes out when the next arrives, so the last one closes the body without an extra message.
-        async for chunk in response.content.iter_any():
+        while (chunk := await response.next_chunk()) is not None:
             if parts:
                 await send({"type": "http.response.body", "body": parts[-1], "more_body": True})
             parts.append(chunk)
-    except (aiohttp.ClientError, *TIMEOUTS) as exc:
-        raise UpstreamBroke(type(exc).__name__) from None
+    except (UpstreamFailed, UpstreamTimedOut) as exc:
+        raise UpstreamBroke(exc.message) from None
     await send({"type": "http.response.body", "body": parts[-1] if parts else b"", "more_body": False})
     body = b"".join(parts)
     usage = from_anthropic_body(body) if dialect is Dialect.ANTHROPIC else from_openai_body(body)
@@ -83,7 +91,7 @@ async def relay_json(
 
 
 async def relay_stream(
-    response: aiohttp.ClientResponse,
+    response: Response,
     receive: Receive,
     send: Send,
     *,
@@ -91,6 +99,7 @@ async def relay_stream(
     request_id: str,
     request_bytes: int,
     hide_usage_chunk: bool,
+    extra_headers: Headers | None = None,
 ) -> Usage:
     """Pass an event stream through as it arrives, reading usage from it (estimated when it was cut short)."""
     tracker: OpenAIStreamUsage | AnthropicStreamUsage
@@ -104,14 +113,14 @@ async def relay_stream(
         {
             "type": "http.response.start",
             "status": response.status,
-            "headers": response_headers(response, request_id, keep_length=False),
+            "headers": response_headers(response, request_id, keep_length=False, extra=extra_headers),
         }
     )
     client_gone = asyncio.Event()
     watcher = asyncio.create_task(_watch_disconnect(receive, response, client_gone))
     failure: ProxyError | None = None
     try:
-        async for chunk in response.content.iter_any():
+        while (chunk := await response.next_chunk()) is not None:
             if hide_usage_chunk:
                 kept = b"".join([event.raw for event in parser.feed(chunk) if not observe(event)])
                 if kept:
@@ -123,9 +132,9 @@ async def relay_stream(
         tail = [event.raw for event in parser.close() if not observe(event)]
         if hide_usage_chunk and tail:
             await send({"type": "http.response.body", "body": b"".join(tail), "more_body": True})
-    except (aiohttp.ClientError, *TIMEOUTS) as exc:
+    except (UpstreamFailed, UpstreamTimedOut) as exc:
         if not client_gone.is_set():
-            failure = translate(exc)
+            failure = exc
     finally:
         watcher.cancel()
     if client_gone.is_set():
@@ -138,7 +147,7 @@ async def relay_stream(
     return tracker.result(request_bytes)
 
 
-async def _watch_disconnect(receive: Receive, response: aiohttp.ClientResponse, client_gone: asyncio.Event) -> None:
+async def _watch_disconnect(receive: Receive, response: Response, client_gone: asyncio.Event) -> None:
     # The request body has been read, so the next message can only be the client going away.
     while True:
         message = await receive()

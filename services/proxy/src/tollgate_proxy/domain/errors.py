@@ -8,6 +8,7 @@
     ├── MethodNotAllowed      405
     ├── BodyTooLarge          413  refused before the body is buffered
     ├── LimitReached          429  budget exhausted, request cap reached
+    │   └── RateLimited       429  requests or tokens per minute (`Retry-After`, rate-limit headers)
     ├── UpstreamFailed        502  the provider could not be reached or broke the exchange
     ├── Unavailable           503  not hydrated, policy stale, breaker open, no provider key
     └── UpstreamTimedOut      504
@@ -18,9 +19,12 @@ Messages are one readable line and never carry a secret.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from tollgate_contracts import ErrorCode
+
+if TYPE_CHECKING:
+    from tollgate_proxy.domain.ratelimit import RateStatus
 
 
 class ProxyError(Exception):
@@ -78,6 +82,18 @@ class BodyTooLarge(ProxyError):
 
 class LimitReached(ProxyError):
     status = 429
+
+
+class RateLimited(LimitReached):
+    """A per-minute limit of the grant is used up for now; waiting `retry_after` seconds fixes it."""
+
+    def __init__(
+        self, kind: Literal["requests", "tokens"], message: str, *, retry_after: int, rates: RateStatus
+    ) -> None:
+        super().__init__(ErrorCode.RATE_LIMITED, message, retry_after=retry_after)
+        self.kind = kind
+        """Which limit refused: `requests` (rpm) or `tokens` (tpm); OpenAI's error `type` says the same."""
+        self.rates = rates
 
 
 class UpstreamFailed(ProxyError):
