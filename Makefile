@@ -5,11 +5,12 @@ UV := $(PYTHON) -m uv
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: help uv sync run test test-slow lint fmt bench asyncapi compose-check clean
+.PHONY: help uv sync run test test-unit test-slow lint fmt bench asyncapi compose-check clean
 
 help:
 	@echo "make run        start the embedded stack (NATS, four services on SQLite, mock provider)"
 	@echo "make test       install everything and run the test suite (what CI runs)"
+	@echo "make test-unit  the tests that need no server at all (no NATS, no PostgreSQL, no stack)"
 	@echo "make test-slow  the slow suites (soak, load) in full"
 	@echo "make lint       ruff and mypy"
 	@echo "make bench      measure the proxy against the mock provider and nginx; writes bench/RESULTS.md"
@@ -28,13 +29,17 @@ run: sync
 test: sync
 	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
 
+# Unmarked tests that still start a server fail under this tier (see the root conftest.py).
+test-unit: sync
+	TOLLGATE_TEST_TIER=unit $(BIN)/pytest -m "not slow and not integration and not e2e" $(PYTEST_ARGS)
+
 test-slow: sync
 	$(BIN)/pytest -m slow $(PYTEST_ARGS)
 
 lint: sync
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy -p tollgate_contracts -p tollgate_auth -p tollgate_keyvault -p tollgate_metering -p tollgate_proxy -p tollgate_cli -p tollgate_mockprovider -p tollgate_devstack
+	$(BIN)/mypy -p tollgate_contracts -p tollgate_servicekit -p tollgate_auth -p tollgate_keyvault -p tollgate_metering -p tollgate_proxy -p tollgate_cli -p tollgate_mockprovider -p tollgate_devstack
 
 fmt: sync
 	$(BIN)/ruff format .

@@ -7,10 +7,12 @@ else a container; when none can be had, tests that need it fail saying why.
 
 from __future__ import annotations
 
+import os
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -88,3 +90,47 @@ def database(request: pytest.FixtureRequest) -> Database:
     name = "sqlite_database" if request.param == "sqlite" else "pg_database"
     db: Database = request.getfixturevalue(name)
     return db
+
+
+# --- test tiers ------------------------------------------------------------------------------------------------
+# Markers tell the truth: a test that uses a server fixture is `integration` whether or not its module says so,
+# and `make test-unit` (TOLLGATE_TEST_TIER=unit) makes any unmarked test that still starts a server fail loudly.
+
+SERVER_FIXTURES = frozenset({"nats_server", "fresh_nats", "nats_url", "pg_url", "pg_database"})
+UNIT_TIER = os.environ.get("TOLLGATE_TEST_TIER") == "unit"
+
+
+def needs_server(item: pytest.Item) -> bool:
+    """Whether the test's fixture closure reaches a real NATS or PostgreSQL server."""
+    names = set(getattr(item, "fixturenames", ()))
+    if names & SERVER_FIXTURES:
+        return True
+    callspec = getattr(item, "callspec", None)
+    return "database" in names and callspec is not None and callspec.params.get("database") == "postgresql"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if needs_server(item) and item.get_closest_marker("e2e") is None:
+            item.add_marker(pytest.mark.integration)
+
+
+def _refuse_server(what: str) -> Callable[..., Any]:
+    def refuse(*args: object, **kwargs: object) -> Any:
+        pytest.fail(f"the unit tier has no servers, but this test starts {what}: mark it integration or e2e")
+
+    return refuse
+
+
+@pytest.fixture(autouse=True)
+def _unit_tier_has_no_servers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under `make test-unit`, starting a nats-server, a stack or a PostgreSQL connection is a test failure."""
+    if not UNIT_TIER:
+        return
+    import tollgate_devstack.natsserver
+    import tollgate_devstack.stack
+
+    monkeypatch.setattr(tollgate_devstack.natsserver.NatsServer, "start", _refuse_server("a nats-server"))
+    monkeypatch.setattr(tollgate_devstack.stack.Stack, "start", _refuse_server("the whole stack"))
+    monkeypatch.setattr(asyncpg, "connect", _refuse_server("a PostgreSQL connection"))
+    monkeypatch.setattr(asyncpg, "create_pool", _refuse_server("a PostgreSQL pool"))
