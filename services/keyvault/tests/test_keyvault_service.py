@@ -181,6 +181,14 @@ async def test_malformed_seal_requests_are_answered_invalid_request(service: Key
     assert reply.message
 
 
+async def test_a_low_order_recipient_key_is_answered_invalid_request_not_internal(service: KeyvaultService) -> None:
+    credential = await service.create("tnt_1", "openai", KEY)
+    low_order = SealRequest(credential_id=credential.id, recipient_public_key="A" * 43, requester="proxy-1")
+    reply = (await service.seal(low_order)).reply
+    assert (reply.ok, reply.error, reply.ciphertext) == (False, ErrorCode.INVALID_REQUEST, None)
+    assert KEY not in reply.model_dump_json()
+
+
 async def test_a_refused_seal_echoes_a_plausible_credential_id_only(service: KeyvaultService) -> None:
     reply = await _answer(service, json.dumps({"credential_id": "crd_9"}).encode())
     assert reply.credential_id == "crd_9"

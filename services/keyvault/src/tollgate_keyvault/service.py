@@ -12,15 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from tollgate_contracts import AuditEvent, CredentialState, CredentialStatus, ErrorCode, SealReply, SealRequest
+from tollgate_contracts.sealedbox import InvalidRecipientKey, recipient_key, seal
 from tollgate_keyvault.domain import envelope
 from tollgate_keyvault.domain.credential import Credential, Status, new_credential
-from tollgate_keyvault.domain.errors import (
-    BusUnavailable,
-    CredentialNotFound,
-    InvalidRecipientKey,
-    KeyUnavailable,
-)
-from tollgate_keyvault.domain.sealing import recipient_key, seal
+from tollgate_keyvault.domain.errors import BusUnavailable, CredentialNotFound, KeyUnavailable
 from tollgate_keyvault.ports import Clock, CredentialStore, IdFactory, Publisher
 
 logger = logging.getLogger(__name__)
@@ -147,6 +142,9 @@ class KeyvaultService:
         except KeyUnavailable as exc:
             logger.error("credential %s cannot be opened: %s", credential.id, exc)
             return self._refuse(request, ErrorCode.PROVIDER_KEY_UNAVAILABLE, "stored key cannot be opened")
+        except InvalidRecipientKey as exc:
+            # Well-formed but unusable (a low-order point): only the exchange itself can tell.
+            return self._refuse(request, ErrorCode.INVALID_REQUEST, str(exc))
         reply = SealReply(
             ok=True,
             credential_id=credential.id,

@@ -14,9 +14,9 @@ import secrets
 import stat
 from pathlib import Path
 
+from tollgate_contracts.sealedbox import b64url_decode, b64url_encode
 from tollgate_keyvault.domain.envelope import KEY_BYTES, Kek, Keyring
 from tollgate_keyvault.domain.errors import ConfigurationError, InvalidInput
-from tollgate_keyvault.domain.sealing import b64url_decode, b64url_encode
 from tollgate_keyvault.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -122,7 +122,7 @@ def generate_kek_file(path: Path, kek_id: str) -> list[Kek]:
 def _kek(kek_id: str, encoded: str, where: str) -> Kek:
     try:
         return Kek(kek_id, b64url_decode(encoded.strip()))
-    except InvalidInput as exc:
+    except (InvalidInput, ValueError) as exc:
         raise ConfigurationError(f"{where}: {exc} (a KEK is base64url of {KEY_BYTES} bytes)") from None
 
 

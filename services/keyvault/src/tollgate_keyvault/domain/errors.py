@@ -2,7 +2,6 @@
 
 KeyvaultError
 ├── InvalidInput            a caller sent something we cannot store or use (400 / invalid_request)
-│   └── InvalidRecipientKey the seal recipient's X25519 public key is malformed or unusable
 ├── CredentialNotFound      no such credential, or it was deleted (404 / credential_not_found)
 ├── ConcurrentUpdate        the credential changed between read and write (409)
 ├── KeyUnavailable          the stored key cannot be recovered (503 / provider_key_unavailable)
@@ -10,6 +9,9 @@ KeyvaultError
 │   └── DecryptionFailed    authentication failed: wrong key, wrong record id, or tampering
 ├── BusUnavailable          an event could not be published (acknowledged) in time (503)
 └── ConfigurationError      the process cannot start as configured (one readable line)
+
+A seal recipient's unusable X25519 key is `tollgate_contracts.sealedbox.InvalidRecipientKey`, answered in the
+`SealReply` as `invalid_request`.
 """
 
 from __future__ import annotations
@@ -21,10 +23,6 @@ class KeyvaultError(Exception):
 
 class InvalidInput(KeyvaultError):
     """The caller's input cannot be accepted; the message says which field and why (never its value)."""
-
-
-class InvalidRecipientKey(InvalidInput):
-    """The recipient public key is not 32 bytes of base64url, or yields no usable shared secret."""
 
 
 class CredentialNotFound(KeyvaultError):

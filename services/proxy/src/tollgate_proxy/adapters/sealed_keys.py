@@ -16,9 +16,9 @@ from nats.errors import NoRespondersError
 from pydantic import ValidationError
 
 from tollgate_contracts import CredentialState, ErrorCode, SealReply, SealRequest
+from tollgate_contracts.sealedbox import SealError, b64url_encode, public_bytes, unseal
 from tollgate_proxy.adapters.bus import Bus
 from tollgate_proxy.domain.errors import Unavailable
-from tollgate_proxy.domain.sealed_box import SealError, b64url_encode, public_bytes, unseal
 
 logger = logging.getLogger(__name__)
 
