@@ -55,6 +55,7 @@ async def test_an_unknown_grant_is_404_and_a_known_one_without_usage_is_zero(
         "budget_micro_usd": 2_500_000,
         "max_requests": 10,
         "exhausted": False,
+        "grant_known": True,
     }
 
 

@@ -57,6 +57,7 @@ async def test_duplicates_and_resends_are_counted_once(settings: Settings, bus: 
         "budget_micro_usd": 5_000_000,
         "max_requests": None,
         "exhausted": False,
+        "grant_known": True,
     }
     assert (await bus.js.stream_info("TG_USAGE")).state.messages == 3
 
@@ -127,6 +128,33 @@ async def test_a_record_committed_but_never_acknowledged_is_not_counted_twice(
         await bus.drained()
         usage = await usage_of(client, "grt_crashed")
     assert usage["requests"] == 1
+
+
+async def test_usage_for_a_grant_never_created_is_counted_flagged_logged_and_shown(
+    settings: Settings, bus: Any, client_for: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    grant = grant_state()
+    await bus.publish(grant)
+    app = create_app(settings)
+    with caplog.at_level(logging.WARNING, logger="tollgate_metering"):
+        async with serving(app), client_for(app) as client:
+            for grant_id in (grant.grant_id, "grt_never_created", "grt_never_created"):
+                await bus.publish_usage(usage_recorded(grant_id))
+            await bus.drained()
+            ghost, real = await usage_of(client, "grt_never_created"), await usage_of(client, grant.grant_id)
+            unknown = (await client.get("/v1/unknown-grants")).json()
+    assert (ghost["requests"], ghost["cost_micro_usd"], ghost["grant_known"]) == (2, 2 * COST, False)
+    assert (real["requests"], real["grant_known"]) == (1, True)
+    assert unknown == {
+        "grants": 1,
+        "requests": 2,
+        "cost_micro_usd": 2 * COST,
+        "cost_usd": "0.000090",
+        "grant_ids": ["grt_never_created"],
+    }
+    warned = [r.getMessage() for r in caplog.records if "no grant state" in r.getMessage()]
+    assert warned and all("grt_never_created" in line for line in warned)
+    assert "test-admin-key" not in caplog.text
 
 
 async def test_poison_messages_are_terminated_and_the_consumer_goes_on(

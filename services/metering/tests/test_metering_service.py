@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from tollgate_contracts import BudgetState, PriceState, StateEvent
@@ -115,3 +117,39 @@ async def test_prices_are_published_with_a_version_that_rises_only_when_the_pric
     assert mini[-1].input_micro_usd_per_mtok == 1
     fallback = [s for s in states if s.provider == FALLBACK_KEY]
     assert fallback and fallback[0].model == FALLBACK_KEY
+
+
+async def test_usage_for_an_unknown_grant_is_counted_flagged_and_warned_about_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    store, clock = MemoryStore(), FixedClock()
+    metering = Metering(store, RecordingPublisher(), builtin_table(), clock)
+    await metering.apply_grant(grant_state("grt_real"))
+    with caplog.at_level(logging.WARNING, logger="tollgate_metering"):
+        await metering.record_many(
+            [usage_recorded("grt_ghost"), usage_recorded("grt_ghost"), usage_recorded("grt_real")]
+        )
+        await metering.record(usage_recorded("grt_ghost"))  # within the quiet period: no second line
+        clock.advance(601)
+        await metering.record(usage_recorded("grt_ghost"))
+    warnings = [r.getMessage() for r in caplog.records if "no grant state" in r.getMessage()]
+    assert len(warnings) == 2
+    assert "grt_ghost" in warnings[0] and "2 record(s)" in warnings[0] and "grt_real" not in warnings[0]
+    assert (await metering.usage("grt_ghost")).totals.requests == 4
+    assert len(store.unknown_grant) == 4
+    unknown = await metering.unknown_grants()
+    assert (unknown.grants, unknown.requests, unknown.grant_ids) == (1, 4, ["grt_ghost"])
+
+
+async def test_unknown_grant_warnings_are_limited_and_clip_a_huge_id(caplog: pytest.LogCaptureFixture) -> None:
+    metering = make()
+    huge = "grt_" + "x" * 60_000
+    with caplog.at_level(logging.WARNING, logger="tollgate_metering"):
+        await metering.record_many([usage_recorded(huge)] + [usage_recorded(f"grt_{i}") for i in range(50)])
+        metering.clock.advance(61)  # type: ignore[attr-defined]
+        await metering.record(usage_recorded("grt_next"))
+    warnings = [r.getMessage() for r in caplog.records if "no grant state" in r.getMessage()]
+    assert len(warnings) == 21  # 20 a minute, then the next one says how many were held back
+    assert "31 more unknown-grant warning(s) held back" in warnings[-1]
+    assert "(60004 chars)" in warnings[0] and all(len(w) < 500 for w in warnings)
+    assert (await metering.unknown_grants()).grants == 52

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
+from sqlalchemy import select, text
 
 from tollgate_contracts import new_id
-from tollgate_metering.adapters.db import SqlStore
+from tollgate_metering.adapters.db import LEDGER, Database, SqlStore
 from tollgate_metering.domain.budget import Limits
 from tollgate_metering.domain.errors import InvalidUsage
 from tollgate_metering.domain.pricing import Price, PriceRule
@@ -136,7 +138,7 @@ async def test_a_batch_counts_each_new_request_once_and_skips_the_rest(store: Sq
     old = entry(request_id="req_old", cost=1)
     await store.record(old)
     batch = [entry(request_id="req_a", cost=10), old, entry(request_id="req_a", cost=99), entry("grt_2", cost=5)]
-    assert await store.record_many(batch) == [True, False, False, True]
+    assert (await store.record_many(batch)).counted == [True, False, False, True]
     first, second = await store.account("grt_1"), await store.account("grt_2")
     assert first is not None and (first.totals.requests, first.totals.cost_micro_usd) == (2, 11)
     assert second is not None and (second.totals.requests, second.totals.cost_micro_usd) == (1, 5)
@@ -159,3 +161,60 @@ async def test_data_the_database_cannot_hold_is_refused_as_invalid_and_nothing_o
         await store.record_many([entry(request_id="req_fine"), entry(request_id="req_huge", tokens=(10**19, 0))])
     assert await store.account("grt_1") is None
     assert await store.record(entry(request_id="req_fine"))
+
+
+async def _flags(store: SqlStore) -> dict[str, bool]:
+    async with store.database.engine.connect() as conn:
+        rows = await conn.execute(select(LEDGER.c.request_id, LEDGER.c.unknown_grant))
+        return {row.request_id: row.unknown_grant for row in rows}
+
+
+async def test_usage_for_a_grant_never_created_is_counted_and_flagged(store: SqlStore) -> None:
+    await store.apply_limits("grt_known", "tnt_1", Limits(budget_micro_usd=100), 1)
+    batch = [entry("grt_known", "req_a"), entry("grt_ghost", "req_b", cost=3), entry("grt_ghost", "req_c", cost=4)]
+    recorded = await store.record_many(batch)
+    assert recorded.counted == [True, True, True]
+    assert [e.request_id for e in recorded.unknown] == ["req_b", "req_c"]
+    assert await _flags(store) == {"req_a": False, "req_b": True, "req_c": True}
+    ghost = await store.account("grt_ghost")
+    assert ghost is not None and not ghost.grant_known and ghost.totals.cost_micro_usd == 7
+    # A redelivery counts nothing and reports nothing again.
+    again = await store.record_many(batch)
+    assert again.counted == [False, False, False] and again.unknown == []
+    unknown = await store.unknown_grants(limit=10)
+    assert (unknown.grants, unknown.requests, unknown.cost_micro_usd, unknown.grant_ids) == (1, 2, 7, ["grt_ghost"])
+
+
+async def test_a_grant_whose_state_arrives_late_stops_being_unknown_but_its_early_rows_stay_flagged(
+    store: SqlStore,
+) -> None:
+    await store.record(entry("grt_late", "req_early"))
+    await store.apply_limits("grt_late", "tnt_1", Limits(), 1)
+    await store.record(entry("grt_late", "req_after"))
+    assert await _flags(store) == {"req_early": True, "req_after": False}
+    account = await store.account("grt_late")
+    assert account is not None and account.grant_known and account.totals.requests == 2
+    unknown = await store.unknown_grants(limit=10)
+    assert (unknown.grants, unknown.requests, unknown.grant_ids) == (0, 0, [])
+
+
+async def test_unknown_grants_are_listed_up_to_the_limit(store: SqlStore) -> None:
+    await store.record_many([entry(f"grt_{i}", cost=1) for i in range(5)])
+    unknown = await store.unknown_grants(limit=2)
+    assert (unknown.grants, unknown.requests, unknown.cost_micro_usd) == (5, 5, 5)
+    assert unknown.grant_ids == ["grt_0", "grt_1"]
+
+
+async def test_a_ledger_from_before_the_flag_gets_the_column_and_keeps_its_rows(database: Any) -> None:
+    db = Database(database.url, database.schema)
+    await db.create_all()
+    store = SqlStore(db)
+    await store.record(entry("grt_old", "req_old"))
+    table = f'"{database.schema}".usage_ledger' if database.schema else "usage_ledger"
+    async with db.engine.begin() as conn:  # as an older metering left it
+        await conn.execute(text(f"ALTER TABLE {table} DROP COLUMN unknown_grant"))
+    await db.create_all()
+    await db.create_all()  # idempotent
+    assert await store.record(entry("grt_old", "req_new"))
+    assert await _flags(store) == {"req_old": False, "req_new": True}
+    await db.dispose()

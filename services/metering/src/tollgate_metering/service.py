@@ -11,7 +11,8 @@ from tollgate_metering.domain.budget import Account, Limits
 from tollgate_metering.domain.errors import GrantNotFound
 from tollgate_metering.domain.pricing import PriceRule, PriceTable
 from tollgate_metering.domain.usage import LedgerEntry
-from tollgate_metering.ports import Clock, StatePublisher, Store
+from tollgate_metering.notices import UnknownGrantLog
+from tollgate_metering.ports import Clock, StatePublisher, Store, UnknownGrants
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ class Metering:
         self.prices = prices
         self.clock = clock
         self.producer = producer
+        self.unknown_grant_log = UnknownGrantLog(clock)
 
     async def record(self, record: UsageRecorded) -> bool:
         """Price and store a usage record; False when its request id was already counted (nothing changes)."""
@@ -46,11 +48,13 @@ class Metering:
         Raises InvalidUsage if any record can never be stored (then none is): record them one by one to find it.
         """
         now = self.clock.now()
-        results = await self.store.record_many([LedgerEntry.price(record, self.prices, now) for record in records])
-        for record, recorded in zip(records, results, strict=True):
-            if not recorded:
+        recorded = await self.store.record_many([LedgerEntry.price(record, self.prices, now) for record in records])
+        for record, counted in zip(records, recorded.counted, strict=True):
+            if not counted:
                 logger.info("usage record %s already counted; ignored", record.request_id)
-        return results
+        if recorded.unknown:
+            self.unknown_grant_log.note(recorded.unknown)
+        return recorded.counted
 
     async def apply_grant(self, state: GrantState) -> bool:
         """Take a grant's caps from its state (only newer versions apply); True when they changed."""
@@ -63,6 +67,11 @@ class Metering:
         if account is None:
             raise GrantNotFound(grant_id)
         return account
+
+    async def unknown_grants(self, limit: int = 100) -> UnknownGrants:
+        """Usage counted for grants no GrantState was ever applied for (a grant auth never created, or one
+        whose state has not reached metering yet)."""
+        return await self.store.unknown_grants(limit)
 
     async def publish_budget(self, grant_id: str) -> BudgetState | None:
         """Publish the grant's current BudgetState (PubAck awaited); returns the last one published."""

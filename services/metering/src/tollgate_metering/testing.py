@@ -14,7 +14,7 @@ from tollgate_contracts import Capability, GrantState, GrantStatus, StateEvent, 
 from tollgate_metering.domain.budget import Account, Limits
 from tollgate_metering.domain.pricing import PriceRule
 from tollgate_metering.domain.usage import LedgerEntry, Totals
-from tollgate_metering.ports import VersionedPrice
+from tollgate_metering.ports import Recorded, UnknownGrants, VersionedPrice
 from tollgate_metering.runtime import Runtime
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
@@ -40,21 +40,26 @@ class MemoryStore:
         self.ledger: dict[str, LedgerEntry] = {}
         self.held: dict[str, Account] = {}
         self.prices: dict[tuple[str, str], VersionedPrice] = {}
+        self.unknown_grant: set[str] = set()
+        """Request ids of the ledger entries flagged `unknown_grant`."""
 
     def _account(self, grant_id: str) -> Account:
         return self.held.get(grant_id) or Account(grant_id, Limits(), Totals(), version=0)
 
-    async def record_many(self, entries: Sequence[LedgerEntry]) -> list[bool]:
-        results = []
+    async def record_many(self, entries: Sequence[LedgerEntry]) -> Recorded:
+        results, unknown = [], []
         for entry in entries:
             results.append(entry.request_id not in self.ledger)
             if results[-1]:
                 self.ledger[entry.request_id] = entry
                 account = self._account(entry.grant_id)
+                if account.grant_version == 0:
+                    self.unknown_grant.add(entry.request_id)
+                    unknown.append(entry)
                 self.held[entry.grant_id] = replace(
                     account, totals=account.totals.add(entry), version=account.version + 1
                 )
-        return results
+        return Recorded(counted=results, unknown=unknown)
 
     async def apply_limits(self, grant_id: str, tenant_id: str, limits: Limits, grant_version: int) -> bool:
         account = self._account(grant_id)
@@ -68,6 +73,15 @@ class MemoryStore:
 
     async def accounts(self, grant_ids: Sequence[str]) -> dict[str, Account]:
         return {grant_id: self.held[grant_id] for grant_id in grant_ids if grant_id in self.held}
+
+    async def unknown_grants(self, limit: int) -> UnknownGrants:
+        unknown = sorted((a for a in self.held.values() if a.grant_version == 0), key=lambda a: a.grant_id)
+        return UnknownGrants(
+            grants=len(unknown),
+            requests=sum(a.totals.requests for a in unknown),
+            cost_micro_usd=sum(a.totals.cost_micro_usd for a in unknown),
+            grant_ids=[a.grant_id for a in unknown[:limit]],
+        )
 
     async def sync_prices(self, rules: Sequence[PriceRule]) -> list[VersionedPrice]:
         for rule in rules:

@@ -86,7 +86,19 @@ MessageHandler = Callable[[Msg], Awaitable[None]]
 
 class PullConsumer:
     """A durable pull consumer shared by every replica: each message goes to one replica, and stays pending
-    until that replica acknowledges it (or is redelivered after `ack_wait`)."""
+    until that replica acknowledges it (or is redelivered after `ack_wait`).
+
+    Why nats-py and not a FastStream subscriber (tried with FastStream 0.7.8's `PullSub(batch=True)` and
+    `AckPolicy.MANUAL`, which can ack, nak and term each message of a batch through `NatsBatchMessage`):
+    - its batch loop fills a batch until `timeout` has passed (`BatchPullStreamSubscriber._consume_pull`),
+      so a lone usage record waits the whole timeout before it is counted (measured: 2.0 s at `timeout=2`),
+      where `fetch` here returns what has arrived at once; a short timeout instead polls the server all day;
+    - a poison record must be terminated on its own, so the handler has to take the raw messages, not
+      `list[UsageRecorded]`: the AsyncAPI document would not get its payload schema from it anyway;
+    - a fetch error other than timeout/closed/unavailable ends its task, which FastStream restarts at once,
+      without back-off, logging only the first of identical errors per hour, and nothing tells `/readyz`;
+    - it opens a connection of its own beside the service's (a second login, a second set of callbacks).
+    """
 
     def __init__(
         self,
@@ -156,6 +168,9 @@ class PullConsumer:
 
 class StateFollower:
     """Replays the last message of every subject of a state stream, then follows live updates, in order.
+
+    nats-py, not FastStream: this is an ordered consumer (`ordered_consumer=True`, `LAST_PER_SUBJECT`) whose
+    end of replay is judged from message metadata, and FastStream 0.7.8 has no ordered consumer.
 
     `caught_up` is set once the replay has reached what the stream held when following began.
     """

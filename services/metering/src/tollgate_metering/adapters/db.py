@@ -14,17 +14,18 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, event, select, text
+from sqlalchemy import Table, event, func, select, text, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from tollgate_metering.adapters.migrate import add_missing_columns
 from tollgate_metering.adapters.tables import AccountRow, MeteringModel, PriceRow, UsageRow
 from tollgate_metering.domain.budget import Account, Limits
 from tollgate_metering.domain.errors import InvalidUsage, StoreUnavailable
 from tollgate_metering.domain.pricing import PriceRule
 from tollgate_metering.domain.usage import LedgerEntry, Totals
-from tollgate_metering.ports import VersionedPrice
+from tollgate_metering.ports import Recorded, UnknownGrants, VersionedPrice
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ class Database:
             if self.schema:
                 await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
             await conn.run_sync(MeteringModel.metadata.create_all)
+            await add_missing_columns(conn, self.schema)
 
     async def ping(self) -> None:
         """Raise StoreUnavailable unless the database answers."""
@@ -104,12 +106,12 @@ class SqlStore:
             yield conn
 
     async def record(self, entry: LedgerEntry) -> bool:
-        return (await self.record_many([entry]))[0]
+        return (await self.record_many([entry])).counted[0]
 
-    async def record_many(self, entries: Sequence[LedgerEntry]) -> list[bool]:
+    async def record_many(self, entries: Sequence[LedgerEntry]) -> Recorded:
         firsts = {entry.request_id: entry for entry in reversed(entries)}  # the first of each request id
         if not firsts:
-            return []
+            return Recorded(counted=[], unknown=[])
         # Sorted keys give every replica the same lock order (ledger rows, then accounts): no deadlock cycles.
         # One cached statement, executed for many rows (SQLAlchemy batches it into multi-row INSERTs).
         insert_entries = (
@@ -120,6 +122,9 @@ class SqlStore:
         rows = [_ledger_values(firsts[request_id]) for request_id in sorted(firsts)]
         async with self._transaction() as conn:
             new = set((await conn.execute(insert_entries, rows)).scalars())
+            # Flagged after the insert, not looked up before it: on SQLite a transaction that reads first and
+            # writes second can fail at once (SQLITE_BUSY) against a concurrent writer instead of waiting.
+            unknown = await self._flag_unknown_grants(conn, sorted(new), firsts)
             totals: dict[str, tuple[str, Totals]] = {}
             for request_id in new:
                 entry = firsts[request_id]
@@ -132,7 +137,21 @@ class SqlStore:
         for entry in entries:
             results.append(entry.request_id in new and entry.request_id not in counted)
             counted.add(entry.request_id)
-        return results
+        return Recorded(counted=results, unknown=[firsts[request_id] for request_id in unknown])
+
+    @staticmethod
+    async def _flag_unknown_grants(conn: AsyncConnection, new: list[str], firsts: dict[str, LedgerEntry]) -> list[str]:
+        """Mark the new rows whose grant has no applied GrantState (`grant_version > 0`); their request ids."""
+        grants = sorted({firsts[request_id].grant_id for request_id in new})
+        if not grants:
+            return []
+        known_query = select(ACCOUNTS.c.grant_id).where(ACCOUNTS.c.grant_id.in_(grants), ACCOUNTS.c.grant_version > 0)
+        known = set((await conn.execute(known_query)).scalars())
+        unknown = [request_id for request_id in new if firsts[request_id].grant_id not in known]
+        if unknown:
+            flag = update(LEDGER).where(LEDGER.c.request_id.in_(unknown)).values(unknown_grant=True)
+            await conn.execute(flag)
+        return unknown
 
     def _add_totals(self, grant_id: str, tenant_id: str, add: Totals) -> Any:
         upsert = self._dialect.insert(ACCOUNTS).values(
@@ -200,6 +219,20 @@ class SqlStore:
             )
             for row in rows
         }
+
+    async def unknown_grants(self, limit: int) -> UnknownGrants:
+        # Accounts only (one row per grant), never a scan of the ledger. grant_version 0 = no GrantState applied.
+        unknown = ACCOUNTS.c.grant_version == 0
+        summary = select(
+            func.count(),
+            func.coalesce(func.sum(ACCOUNTS.c.requests), 0),
+            func.coalesce(func.sum(ACCOUNTS.c.cost_micro_usd), 0),
+        ).where(unknown)
+        first = select(ACCOUNTS.c.grant_id).where(unknown).order_by(ACCOUNTS.c.grant_id).limit(limit)
+        async with translate_errors(), self.database.engine.connect() as conn:
+            grants, requests, cost = (await conn.execute(summary)).one()
+            grant_ids = list((await conn.execute(first)).scalars())
+        return UnknownGrants(grants=grants, requests=int(requests), cost_micro_usd=int(cost), grant_ids=grant_ids)
 
     async def sync_prices(self, rules: Sequence[PriceRule]) -> list[VersionedPrice]:
         versions: dict[tuple[str, str], int] = {}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime
+from sqlalchemy import BigInteger, Boolean, Column, DateTime, false
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -40,6 +40,11 @@ class UsageRow(MeteringModel, table=True):
     started_at: datetime = Field(sa_type=DateTime(timezone=True))
     duration_ms: int = Field(sa_type=BigInteger)
     recorded_at: datetime = Field(sa_type=DateTime(timezone=True))
+    unknown_grant: bool = Field(
+        default=False,
+        sa_column=Column(Boolean, nullable=False, server_default=false()),
+        description="True when no GrantState had been seen for the grant when this row was counted.",
+    )
 
 
 class AccountRow(MeteringModel, table=True):

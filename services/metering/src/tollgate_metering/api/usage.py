@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from tollgate_contracts import micro_to_usd
@@ -24,6 +26,9 @@ class Usage(BaseModel):
     budget_micro_usd: int | None = Field(description="Spend cap; null = none (or no grant state seen yet).")
     max_requests: int | None = Field(description="Request cap; null = none.")
     exhausted: bool = Field(description="True once a cap is reached.")
+    grant_known: bool = Field(
+        description="False when usage was counted for a grant metering never had a grant state for."
+    )
 
     @classmethod
     def of(cls, account: Account) -> Usage:
@@ -38,6 +43,7 @@ class Usage(BaseModel):
             budget_micro_usd=limits.budget_micro_usd,
             max_requests=limits.max_requests,
             exhausted=account.exhausted,
+            grant_known=account.grant_known,
         )
 
 
@@ -57,6 +63,31 @@ class PriceList(BaseModel):
 async def get_usage(grant_id: str, metering: MeteringDep) -> Usage:
     """A grant's totals; zeros for a known grant without usage; 404 `grant_not_found` for an unknown one."""
     return Usage.of(await metering.usage(grant_id))
+
+
+class UnknownGrantsView(BaseModel):
+    """Usage counted (never dropped) for grants metering has no grant state for."""
+
+    grants: int = Field(description="How many such grants.")
+    requests: int = Field(description="Requests counted under them.")
+    cost_micro_usd: int
+    cost_usd: str
+    grant_ids: list[str] = Field(description="The first of them by id (up to `limit`).")
+
+
+@router.get("/unknown-grants")
+async def get_unknown_grants(
+    metering: MeteringDep, limit: Annotated[int, Query(ge=0, le=1000)] = 100
+) -> UnknownGrantsView:
+    """Grants with usage but no grant state: a grant auth never created, or one whose state is still on its way."""
+    unknown = await metering.unknown_grants(limit)
+    return UnknownGrantsView(
+        grants=unknown.grants,
+        requests=unknown.requests,
+        cost_micro_usd=unknown.cost_micro_usd,
+        cost_usd=micro_to_usd(unknown.cost_micro_usd),
+        grant_ids=unknown.grant_ids,
+    )
 
 
 @router.get("/prices")

@@ -43,6 +43,11 @@ class Account:
     grant_version: int = 0
 
     @property
+    def grant_known(self) -> bool:
+        """False while metering has counted usage for this grant but never seen its GrantState."""
+        return self.grant_version > 0
+
+    @property
     def exhausted(self) -> bool:
         return is_exhausted(self.limits, self.totals)
 
