@@ -9,7 +9,7 @@ from tollgate_contracts.apikeys import ApiKeyState, ApiKeyStatus
 from tollgate_contracts.audit import AuditEvent
 from tollgate_contracts.credentials import CredentialState, CredentialStatus
 from tollgate_contracts.envelope import Event, Message, StateEvent, utcnow
-from tollgate_contracts.errors import ErrorCode
+from tollgate_contracts.errors import ErrorBody, ErrorCode, ErrorDetail
 from tollgate_contracts.grants import Capability, GrantState, GrantStatus
 from tollgate_contracts.ids import new_id
 from tollgate_contracts.metering import BreakerState, BreakerStatus, BudgetState, PriceState, UsageRecorded
@@ -40,7 +40,9 @@ __all__ = [
     "Capability",
     "CredentialState",
     "CredentialStatus",
+    "ErrorBody",
     "ErrorCode",
+    "ErrorDetail",
     "Event",
     "GrantState",
     "GrantStatus",

@@ -1,8 +1,13 @@
-"""Error codes shared by every service, carried in replies and in the `code` field of HTTP errors."""
+"""Error codes shared by every service, carried in replies and in the `code` field of HTTP errors, and the
+HTTP error body every admin API answers with."""
 
 from __future__ import annotations
 
 from enum import StrEnum
+
+from pydantic import Field
+
+from tollgate_contracts.envelope import Message
 
 
 class ErrorCode(StrEnum):
@@ -28,3 +33,18 @@ class ErrorCode(StrEnum):
     UPSTREAM_ERROR = "upstream_error"
     UPSTREAM_TIMEOUT = "upstream_timeout"
     INTERNAL = "internal"
+
+
+class ErrorDetail(Message):
+    """What went wrong: a stable code to match on and a sentence for people."""
+
+    code: str = Field(
+        description="Stable machine-readable reason (an `ErrorCode` value, or e.g. `not_found`); clients match on it."
+    )
+    message: str = Field(description="One readable sentence; never holds a secret or a long submitted value.")
+
+
+class ErrorBody(Message):
+    """The body of every error an admin HTTP API answers: `{"error": {"code": …, "message": …}}`."""
+
+    error: ErrorDetail = Field(description="The error.")
