@@ -240,3 +240,39 @@ async def test_a_failing_readiness_check_is_503_not_500() -> None:
         response = await c.get("/readyz")
     assert response.status_code == 503
     assert response.json()["detail"] == "readiness check failed: StoreUnavailable: database unavailable: OSError"
+
+
+async def test_validation_messages_clip_a_submitted_field_name() -> None:
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/limit")
+    async def limit(n: int) -> dict[str, int]:
+        return {"n": n}
+
+    @app.post("/strict")
+    async def strict(payload: Strict) -> None:
+        return None
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://svc") as c:
+        response = await c.get("/limit", params={"n": SECRET_INPUT})
+        assert response.status_code == 422 and error_of(response)[1].startswith("query.n: ")
+        assert SECRET_INPUT not in response.text
+        huge_key = "k" * 10_000
+        response = await c.post("/strict", json={huge_key: 1})
+        assert response.status_code == 422 and huge_key not in response.text
+        assert len(error_of(response)[1]) < 300
+
+
+class Strict(BaseModel):
+    model_config = {"extra": "forbid"}
+
+
+async def test_body_limit_lets_other_scopes_through() -> None:
+    seen: list[str] = []
+
+    async def inner(scope: dict[str, object], receive: object, send: object) -> None:
+        seen.append(str(scope["type"]))
+
+    await BodyLimit(inner, max_bytes=1)({"type": "lifespan"}, None, None)  # type: ignore[arg-type]
+    assert seen == ["lifespan"]

@@ -133,3 +133,15 @@ async def test_reconnect_sets_the_event_and_runs_the_hooks(tmp_path: Path) -> No
     finally:
         await bus.close()
         server.stop()
+
+
+async def test_last_error_says_why_connect_is_still_waiting() -> None:
+    bus = Bus(f"nats://svc:{PASSWORD}@127.0.0.1:{free_port()}", name="servicekit-test", reconnect_time_wait=0.05)
+    connecting = asyncio.create_task(bus.connect())
+    try:
+        why = await eventually(lambda: bus.last_error, what="the first failed attempt")
+        assert "hunter2" not in why
+    finally:
+        connecting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await connecting

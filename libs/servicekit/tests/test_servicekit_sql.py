@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from tollgate_servicekit.errors import StoreUnavailable
-from tollgate_servicekit.sql import Database, check_database_settings
+from tollgate_servicekit.sql import Database, check_database_settings, translate_errors
 
 
 class _Table(SQLModel, registry=registry()):
@@ -158,3 +158,23 @@ async def test_postgresql_tables_live_in_the_service_schema(pg_url: str) -> None
             await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         for db in databases:
             await db.dispose()
+
+
+class _Orig(Exception):
+    def __init__(self, sqlstate: str) -> None:
+        super().__init__(f"driver error {sqlstate}")
+        self.sqlstate = sqlstate
+
+
+@pytest.mark.parametrize("sqlstate", ["08006", "53300", "57P01", "57P03"])
+async def test_connection_class_sqlstates_are_store_unavailable(sqlstate: str) -> None:
+    with pytest.raises(StoreUnavailable, match="DBAPIError"):
+        async with translate_errors():
+            raise DBAPIError("SELECT 1", None, _Orig(sqlstate))
+
+
+@pytest.mark.parametrize("sqlstate", ["22P05", "23505", "42P01"])
+async def test_data_and_programming_errors_pass_through(sqlstate: str) -> None:
+    with pytest.raises(DBAPIError):
+        async with translate_errors():
+            raise DBAPIError("SELECT 1", None, _Orig(sqlstate))

@@ -86,6 +86,12 @@ class Bus:
         return self._nc is not None and self._nc.is_connected
 
     @property
+    def last_error(self) -> str | None:
+        """The last connection error nats-py reported (redacted), None once connected; for `/readyz` while
+        `connect()` is still retrying (a wrong password shows here as an authorization error)."""
+        return self._last_error
+
+    @property
     def nc(self) -> Client:
         """The nats-py client (for subscriptions); `BusUnavailable` before `connect()` or after `close()`."""
         if self._nc is None or self._nc.is_closed:
