@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -16,10 +16,18 @@ from fastapi import FastAPI
 from nats.js import JetStreamContext
 from pydantic import SecretStr
 
+from tollgate_auth.adapters.kek import new_kek_text
 from tollgate_auth.app import create_app
 from tollgate_auth.settings import Settings
 
 READY_TIMEOUT = 30.0
+
+
+async def eventually(check: Callable[[], Awaitable[bool]]) -> None:
+    """Poll until `check` holds; READY_TIMEOUT only bounds a hang, it asserts nothing about speed."""
+    async with asyncio.timeout(READY_TIMEOUT):
+        while not await check():  # noqa: ASYNC110 - the condition lives in another task or process
+            await asyncio.sleep(0.02)
 
 
 @pytest.fixture
@@ -28,7 +36,13 @@ def admin_key() -> str:
 
 
 @pytest.fixture
-def make_settings(fresh_nats, sqlite_database, admin_key) -> Callable[..., Settings]:
+def signing_kek() -> str:
+    """This test's signing-key KEK, as `TOLLGATE_AUTH_SIGNING_KEK` takes it."""
+    return new_kek_text()
+
+
+@pytest.fixture
+def make_settings(fresh_nats, sqlite_database, admin_key, signing_kek) -> Callable[..., Settings]:
     """Settings for an app on this test's NATS and SQLite file; keyword arguments override."""
 
     def make(**overrides: Any) -> Settings:
@@ -36,6 +50,7 @@ def make_settings(fresh_nats, sqlite_database, admin_key) -> Callable[..., Setti
             "nats_url": fresh_nats.url,
             "database_url": sqlite_database.url,
             "admin_key": SecretStr(admin_key),
+            "signing_kek": SecretStr(signing_kek),
             "retry_interval_seconds": 0.05,
             **overrides,
         }

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from collections.abc import Awaitable, Callable
 
 import httpx
 import nats
@@ -14,16 +13,9 @@ from tollgate_auth.app import create_app
 from tollgate_devstack.natsserver import NatsServer
 from tollgate_devstack.ports import free_port
 
-from .conftest import READY_TIMEOUT, last_state, running, stream_messages
+from .conftest import READY_TIMEOUT, eventually, last_state, running, stream_messages
 
 GRANT = {"provider": "openai", "models": ["gpt-4o-mini"]}
-
-
-async def eventually(check: Callable[[], Awaitable[bool]]) -> None:
-    """Poll until `check` holds; READY_TIMEOUT only bounds a hang, it asserts nothing about speed."""
-    async with asyncio.timeout(READY_TIMEOUT):
-        while not await check():  # noqa: ASYNC110 - the condition lives in another process
-            await asyncio.sleep(0.02)
 
 
 async def test_not_ready_until_the_bus_is_reachable_then_ready(make_settings, admin_key, tmp_path):

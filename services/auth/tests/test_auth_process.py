@@ -19,11 +19,13 @@ START_TIMEOUT = 60.0
 def test_the_console_script_starts_from_env_serves_and_stops_cleanly(fresh_nats, tmp_path):
     port = free_port()
     key_file = tmp_path / "admin.key"
+    kek_file = tmp_path / "secrets" / "signing-kek"
     env = {
         "PATH": os.environ.get("PATH", ""),
         "TOLLGATE_AUTH_NATS_URL": fresh_nats.url,
         "TOLLGATE_AUTH_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'auth.db'}",
         "TOLLGATE_AUTH_ADMIN_KEY_FILE": str(key_file),
+        "TOLLGATE_AUTH_SIGNING_KEK_FILE": str(kek_file),
         "TOLLGATE_AUTH_PORT": str(port),
     }
     script = Path(sys.executable).parent / "tollgate-auth"
@@ -56,4 +58,8 @@ def test_the_console_script_starts_from_env_serves_and_stops_cleanly(fresh_nats,
     assert returncode == 0, text
     assert "auth is ready" in text
     assert key not in text
+    # The embedded stack's way of keeping the signing-key KEK: generated into a private file at first start.
+    assert kek_file.stat().st_mode & 0o777 == 0o600
+    assert kek_file.parent.stat().st_mode & 0o777 == 0o700
+    assert kek_file.read_text().splitlines()[-1].split()[1] not in text
     assert "Traceback" not in text

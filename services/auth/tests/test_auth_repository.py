@@ -13,14 +13,18 @@ from tollgate_auth.adapters.db import SqlStore, check_database_settings
 from tollgate_auth.adapters.signing import Ed25519Signer
 from tollgate_auth.domain import GrantRequest, new_api_key, new_grant, new_tenant, revoke, revoke_api_key
 from tollgate_auth.domain.errors import ApiKeyNotFound, GrantNotFound, TenantExists
+from tollgate_auth.testing import random_keyring
 from tollgate_contracts import ApiKeyStatus, Capability, GrantStatus
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
 
 
+KEYRING = random_keyring()
+
+
 @pytest.fixture
 async def store(database) -> AsyncIterator[SqlStore]:
-    opened = await SqlStore.open(database.url, database.schema)
+    opened = await SqlStore.open(database.url, database.schema, keyring=KEYRING)
     yield opened
     await opened.close()
 
@@ -127,10 +131,10 @@ async def test_signing_keys_keep_their_private_half(store):
 
 
 async def test_opening_twice_keeps_the_data(database):
-    first = await SqlStore.open(database.url, database.schema)
+    first = await SqlStore.open(database.url, database.schema, keyring=KEYRING)
     await first.add_tenant(new_tenant("acme", tenant_id="tnt_1", now=NOW))
     await first.close()
-    second = await SqlStore.open(database.url, database.schema)
+    second = await SqlStore.open(database.url, database.schema, keyring=KEYRING)
     try:
         assert [t.name for t in await second.list_tenants()] == ["acme"]
     finally:
@@ -138,7 +142,7 @@ async def test_opening_twice_keeps_the_data(database):
 
 
 async def test_postgres_tables_live_in_the_configured_schema(pg_database):
-    store = await SqlStore.open(pg_database.url, pg_database.schema)
+    store = await SqlStore.open(pg_database.url, pg_database.schema, keyring=KEYRING)
     try:
         async with store._engine.connect() as conn:
             rows = await conn.execute(

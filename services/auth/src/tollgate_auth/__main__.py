@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 
 import uvicorn
 
 from tollgate_auth.app import create_app
+from tollgate_auth.domain.errors import ConfigurationError
 from tollgate_auth.settings import Settings
 
 
@@ -18,8 +20,12 @@ def configure_logging(level: str) -> None:
 def main() -> None:
     settings = Settings()
     configure_logging(settings.log_level)
+    try:
+        app = create_app(settings)
+    except ConfigurationError as exc:
+        sys.exit(f"tollgate-auth: {exc.message}")
     config = uvicorn.Config(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         loop="uvloop",

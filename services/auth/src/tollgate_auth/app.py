@@ -10,6 +10,7 @@ from importlib.metadata import version
 from fastapi import FastAPI
 
 from tollgate_auth.adapters.db import check_database_settings
+from tollgate_auth.adapters.kek import load_signing_keyring
 from tollgate_auth.adminkey import resolve_admin_key
 from tollgate_auth.api import grants, public, tenants
 from tollgate_auth.api.errors import install_error_handlers
@@ -19,8 +20,11 @@ from tollgate_auth.settings import Settings
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None, ids: Ids | None = None) -> FastAPI:
-    """A fresh app. Nothing is opened until its lifespan starts; `app.state.runtime.wait_ready()` awaits readiness."""
-    runtime = Runtime(settings, clock=clock, ids=ids)
+    """A fresh app. Nothing is opened until its lifespan starts; `app.state.runtime.wait_ready()` awaits readiness.
+
+    Raises `ConfigurationError` at once when no signing-key KEK is configured (a missing KEK file is generated).
+    """
+    runtime = Runtime(settings, load_signing_keyring(settings), clock=clock, ids=ids)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

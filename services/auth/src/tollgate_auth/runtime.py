@@ -21,7 +21,8 @@ from tollgate_auth.adapters.db import SqlStore
 from tollgate_auth.adapters.signing import Ed25519Signer
 from tollgate_auth.adapters.system import RandomIds, SystemClock
 from tollgate_auth.domain import TokenPolicy
-from tollgate_auth.domain.errors import NotReady, Unavailable
+from tollgate_auth.domain.errors import ConfigurationError, NotReady, Unavailable
+from tollgate_auth.domain.keywrap import Keyring
 from tollgate_auth.ports import Clock, Ids
 from tollgate_auth.service import AuthService
 from tollgate_auth.settings import Settings
@@ -36,8 +37,11 @@ T = TypeVar("T")
 class Runtime:
     """The running parts of one auth process; the HTTP layer asks it for the service and for readiness."""
 
-    def __init__(self, settings: Settings, *, clock: Clock | None = None, ids: Ids | None = None) -> None:
+    def __init__(
+        self, settings: Settings, keyring: Keyring, *, clock: Clock | None = None, ids: Ids | None = None
+    ) -> None:
         self.settings = settings
+        self.keyring = keyring
         self.clock: Clock = clock or SystemClock()
         self.ids: Ids = ids or RandomIds()
         self.admin_key: SecretStr | None = None
@@ -47,10 +51,13 @@ class Runtime:
         self._ready = asyncio.Event()
         self._stage = "not started"
         self._last_error: str | None = None
+        self._failed: str | None = None
 
     @property
     def service(self) -> AuthService:
         """The service, once everything is up; `NotReady` before."""
+        if self._failed is not None:
+            raise NotReady(f"auth cannot start: {self._failed}")
         if self._service is None or not self._ready.is_set():
             raise NotReady(f"auth is starting ({self._stage}); try again shortly")
         return self._service
@@ -59,8 +66,14 @@ class Runtime:
         await self._ready.wait()
 
     async def run(self) -> None:
-        """Bring everything up, then keep it in sync until cancelled."""
-        service, bus = await self._bring_up()
+        """Bring everything up, then keep it in sync until cancelled. A configuration error stops the start-up
+        for good: it is logged once and `/readyz` names it until the operator fixes it and restarts."""
+        try:
+            service, bus = await self._bring_up()
+        except ConfigurationError as exc:
+            self._failed = exc.message
+            log.error("auth cannot start (%s): %s", self._stage, exc.message)
+            return
         self._stage = "ready"
         self._ready.set()
         log.info("auth is ready")
@@ -68,6 +81,8 @@ class Runtime:
 
     async def readiness(self) -> str | None:
         """None when auth can serve, else why not."""
+        if self._failed is not None:
+            return f"cannot start: {self._failed}"
         if not self._ready.is_set():
             return f"{self._stage}: {self._last_error}" if self._last_error else self._stage
         if self.bus is None or not self.bus.is_connected():
@@ -88,7 +103,7 @@ class Runtime:
     async def _bring_up(self) -> tuple[AuthService, NatsBus]:
         s = self.settings
         self._stage = "connecting to the database"
-        store = await self._retry(lambda: SqlStore.open(s.database_url, s.database_schema))
+        store = await self._retry(lambda: SqlStore.open(s.database_url, s.database_schema, keyring=self.keyring))
         self.store = store
         password = s.nats_password.get_secret_value() if s.nats_password else None
         bus = NatsBus(s.nats_url, user=s.nats_user, password=password, publish_timeout=s.publish_timeout_seconds)
@@ -124,6 +139,8 @@ class Runtime:
         while True:
             try:
                 result = await step()
+            except ConfigurationError:
+                raise
             except Unavailable as exc:
                 self._last_error = exc.message
                 log.warning("auth not ready (%s): %s", self._stage, exc.message)

@@ -35,6 +35,20 @@ class Settings(BaseSettings):
         default=None, description="File holding the admin key; generated (mode 0600) when missing and no key is given."
     )
 
+    signing_kek: SecretStr | None = Field(
+        default=None, description="Key-encryption key of the signing private keys at rest: base64url of 32 bytes."
+    )
+    signing_kek_id: str = Field(
+        default="k1", description="Id of `signing_kek` (and of the key generated into a new `signing_kek_file`)."
+    )
+    signing_previous_keks: SecretStr | None = Field(
+        default=None, description="Older KEKs still needed to decrypt stored keys: `id:base64url[,id:base64url…]`."
+    )
+    signing_kek_file: Path | None = Field(
+        default=None,
+        description="File of `<id> <base64url>` lines, the last one current; generated (mode 0600) when missing.",
+    )
+
     default_tenant: str = Field(default="default", description="Tenant ensured at start; grants default to it.")
     issuer: str = Field(default=TOKEN_ISSUER, description="`iss` claim of delegated tokens.")
     audience: str = Field(default=TOKEN_AUDIENCE, description="`aud` claim of delegated tokens.")

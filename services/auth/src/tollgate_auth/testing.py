@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import itertools
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from tollgate_auth.domain import ApiKey, Grant, SigningKey, Tenant
 from tollgate_auth.domain.errors import ApiKeyNotFound, BusUnavailable, GrantNotFound, TenantExists
+from tollgate_auth.domain.keywrap import KEY_BYTES, Kek, Keyring
 from tollgate_contracts import Event
 
 
@@ -36,6 +38,11 @@ class SequentialIds:
 
     def new_secret(self) -> str:
         return f"secret{next(self._counter):037d}"
+
+
+def random_keyring(kek_id: str = "k1") -> Keyring:
+    """A keyring holding one fresh random KEK."""
+    return Keyring(Kek(kek_id, secrets.token_bytes(KEY_BYTES)))
 
 
 class RecordingPublisher:

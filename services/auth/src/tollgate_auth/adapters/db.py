@@ -3,10 +3,18 @@
 Updates are optimistic (`UPDATE … WHERE version = :seen`, retried on a lost race), which needs no row
 locks and behaves the same on both databases. Driver errors are translated here: a lost connection
 becomes `DatabaseUnavailable`, a taken tenant name `TenantExists`.
+
+Signing private keys are stored encrypted under the keyring's current KEK (`adapters/rows.py`). `open()`
+decrypts every stored key (a wrong KEK stops the start there, loudly) and writes again, under the current KEK,
+any key stored in clear by an older auth or under an older KEK. On SQLite the old values are overwritten with
+zeros (`secure_delete`, then `VACUUM`), so no clear copy is left in the file; on PostgreSQL the old row version
+stays in the table's pages until autovacuum reuses them.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -18,10 +26,22 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from tollgate_auth.adapters.rows import (
+    api_key_of,
+    api_key_values,
+    grant_of,
+    grant_values,
+    signing_key_of,
+    signing_key_row,
+    tenant_of,
+    tenant_row,
+)
 from tollgate_auth.adapters.tables import ApiKeyRow, AuthTable, GrantRow, SigningKeyRow, TenantRow
 from tollgate_auth.domain import ApiKey, Grant, SigningKey, Tenant
 from tollgate_auth.domain.errors import ApiKeyNotFound, Conflict, DatabaseUnavailable, GrantNotFound, TenantExists
-from tollgate_contracts import ApiKeyStatus, Capability, GrantStatus, SigningKeyStatus
+from tollgate_auth.domain.keywrap import Keyring, RandomBytes, is_wrapped, needs_rewrap, unwrap, wrap
+
+log = logging.getLogger(__name__)
 
 SCHEMA_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 UPDATE_ATTEMPTS = 20
@@ -41,15 +61,24 @@ def check_database_settings(url: str, schema: str | None) -> None:
 
 
 class SqlStore:
-    """Auth's durable state. Build with `await SqlStore.open(url, schema)`; `close()` when done."""
+    """Auth's durable state. Build with `await SqlStore.open(url, schema, keyring=…)`; `close()` when done."""
 
-    def __init__(self, engine: AsyncEngine, root_engine: AsyncEngine) -> None:
+    def __init__(
+        self, engine: AsyncEngine, root_engine: AsyncEngine, keyring: Keyring, random_bytes: RandomBytes
+    ) -> None:
         self._engine = engine
         self._root_engine = root_engine
+        self._keyring = keyring
+        self._random_bytes = random_bytes
 
     @classmethod
-    async def open(cls, url: str, schema: str | None = None) -> SqlStore:
-        """Connect, create the schema (PostgreSQL) and the tables if missing."""
+    async def open(
+        cls, url: str, schema: str | None = None, *, keyring: Keyring, random_bytes: RandomBytes = os.urandom
+    ) -> SqlStore:
+        """Connect, create the schema (PostgreSQL) and the tables if missing, and encrypt any key found in clear.
+
+        Raises `KeyUnreadable`/`UnknownKek` when a stored signing key does not decrypt with `keyring`.
+        """
         check_database_settings(url, schema)
         sqlite = url.startswith("sqlite")
         connect_args: dict[str, Any] = {"timeout": 30} if sqlite else {}
@@ -57,12 +86,13 @@ class SqlStore:
         engine = root
         if not sqlite and schema:
             engine = root.execution_options(schema_translate_map={None: schema})
-        store = cls(engine, root)
+        store = cls(engine, root, keyring, random_bytes)
         try:
             async with engine.begin() as conn:
                 if engine is not root:
                     await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
                 await conn.run_sync(AuthTable.metadata.create_all)
+            await store._protect_signing_keys()
         except (OperationalError, InterfaceError, OSError, TimeoutError) as exc:
             await root.dispose()
             raise DatabaseUnavailable(f"database unreachable: {type(exc).__name__}") from exc
@@ -82,6 +112,45 @@ class SqlStore:
         except (OperationalError, InterfaceError, OSError, TimeoutError) as exc:
             raise DatabaseUnavailable(f"database unreachable: {type(exc).__name__}") from exc
 
+    async def _protect_signing_keys(self) -> None:
+        """Decrypt every stored key (so a wrong KEK fails here), then encrypt under the current KEK those that are
+        in clear or under an older KEK."""
+        async with self._engine.connect() as conn:
+            stored = [
+                (kid, value) for kid, value in await conn.execute(select(SigningKeyRow.kid, SigningKeyRow.private_key))
+            ]
+        private = {kid: unwrap(value, kid, self._keyring) for kid, value in stored}
+        stale = [(kid, value) for kid, value in stored if needs_rewrap(value, self._keyring)]
+        if not stale:
+            return
+        sqlite = self._engine.dialect.name == "sqlite"
+        async with self._engine.begin() as conn:
+            if sqlite:
+                # Freed space is overwritten with zeros, so the clear value does not linger in the file.
+                await conn.execute(text("PRAGMA secure_delete = ON"))
+            for kid, value in stale:
+                # Compare-and-set: another replica doing the same at the same time leaves one valid value.
+                await conn.execute(
+                    update(SigningKeyRow)
+                    .where(col(SigningKeyRow.kid) == kid, col(SigningKeyRow.private_key) == value)
+                    .values(private_key=wrap(private[kid], kid, self._keyring, self._random_bytes))
+                )
+        if sqlite:
+            async with self._root_engine.connect() as conn:
+                autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                await autocommit.execute(text("VACUUM"))
+                await autocommit.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        clear = [kid for kid, value in stale if not is_wrapped(value)]
+        if clear:
+            log.warning(
+                "encrypted %d signing key(s) found in clear in the database (%s) under KEK %s",
+                len(clear),
+                ", ".join(clear),
+                self._keyring.current.id,
+            )
+        if len(stale) > len(clear):
+            log.info("re-encrypted %d signing key(s) under KEK %s", len(stale) - len(clear), self._keyring.current.id)
+
     async def ping(self) -> None:
         async with self._session() as s:
             await s.exec(select(1))
@@ -90,7 +159,7 @@ class SqlStore:
 
     async def add_tenant(self, tenant: Tenant) -> None:
         async with self._session() as s:
-            s.add(TenantRow(id=tenant.id, name=tenant.name, created_at=tenant.created_at))
+            s.add(tenant_row(tenant))
             try:
                 await s.commit()
             except IntegrityError:
@@ -99,97 +168,85 @@ class SqlStore:
     async def get_tenant(self, tenant_id: str) -> Tenant | None:
         async with self._session() as s:
             row = await s.get(TenantRow, tenant_id)
-            return None if row is None else _tenant(row)
+            return None if row is None else tenant_of(row)
 
     async def tenant_by_name(self, name: str) -> Tenant | None:
         async with self._session() as s:
             row = (await s.exec(select(TenantRow).where(TenantRow.name == name))).first()
-            return None if row is None else _tenant(row)
+            return None if row is None else tenant_of(row)
 
     async def list_tenants(self) -> list[Tenant]:
         async with self._session() as s:
             rows = await s.exec(select(TenantRow).order_by(col(TenantRow.created_at), col(TenantRow.id)))
-            return [_tenant(r) for r in rows]
+            return [tenant_of(r) for r in rows]
 
     # -- grants --------------------------------------------------------------------------------------------------
 
     async def add_grant(self, grant: Grant) -> None:
         async with self._session() as s:
-            s.add(GrantRow(**_grant_values(grant)))
+            s.add(GrantRow(**grant_values(grant)))
             await s.commit()
 
     async def get_grant(self, grant_id: str) -> Grant | None:
         async with self._session() as s:
             row = await s.get(GrantRow, grant_id)
-            return None if row is None else _grant(row)
+            return None if row is None else grant_of(row)
 
     async def list_grants(self, tenant_id: str | None = None) -> list[Grant]:
         query = select(GrantRow).order_by(col(GrantRow.created_at), col(GrantRow.id))
         if tenant_id is not None:
             query = query.where(GrantRow.tenant_id == tenant_id)
         async with self._session() as s:
-            return [_grant(r) for r in await s.exec(query)]
+            return [grant_of(r) for r in await s.exec(query)]
 
     async def update_grant(self, grant_id: str, change: Callable[[Grant], Grant | None]) -> tuple[Grant, bool]:
         async def load(s: AsyncSession) -> Grant:
             row = await s.get(GrantRow, grant_id)
             if row is None:
                 raise GrantNotFound(f"no grant {grant_id!r}")
-            return _grant(row)
+            return grant_of(row)
 
-        return await self._update(GrantRow, grant_id, load, change, _grant_values)
+        return await self._update(GrantRow, grant_id, load, change, grant_values)
 
     # -- API keys ------------------------------------------------------------------------------------------------
 
     async def add_api_key(self, key: ApiKey) -> None:
         async with self._session() as s:
-            s.add(ApiKeyRow(**_api_key_values(key)))
+            s.add(ApiKeyRow(**api_key_values(key)))
             await s.commit()
 
     async def get_api_key(self, key_id: str) -> ApiKey | None:
         async with self._session() as s:
             row = await s.get(ApiKeyRow, key_id)
-            return None if row is None else _api_key(row)
+            return None if row is None else api_key_of(row)
 
     async def list_api_keys(self, grant_id: str | None = None) -> list[ApiKey]:
         query = select(ApiKeyRow).order_by(col(ApiKeyRow.created_at), col(ApiKeyRow.id))
         if grant_id is not None:
             query = query.where(ApiKeyRow.grant_id == grant_id)
         async with self._session() as s:
-            return [_api_key(r) for r in await s.exec(query)]
+            return [api_key_of(r) for r in await s.exec(query)]
 
     async def update_api_key(self, key_id: str, change: Callable[[ApiKey], ApiKey | None]) -> tuple[ApiKey, bool]:
         async def load(s: AsyncSession) -> ApiKey:
             row = await s.get(ApiKeyRow, key_id)
             if row is None:
                 raise ApiKeyNotFound(f"no API key {key_id!r}")
-            return _api_key(row)
+            return api_key_of(row)
 
-        return await self._update(ApiKeyRow, key_id, load, change, _api_key_values)
+        return await self._update(ApiKeyRow, key_id, load, change, api_key_values)
 
     # -- signing keys --------------------------------------------------------------------------------------------
 
     async def add_signing_key(self, key: SigningKey) -> None:
         async with self._session() as s:
-            s.add(
-                SigningKeyRow(
-                    kid=key.kid,
-                    alg=key.alg,
-                    public_jwk=dict(key.public_jwk),
-                    private_pem=key.private_pem,
-                    status=key.status.value,
-                    created_at=key.created_at,
-                    updated_at=key.updated_at,
-                    not_after=key.not_after,
-                    version=key.version,
-                )
-            )
+            s.add(signing_key_row(key, self._keyring, self._random_bytes))
             await s.commit()
 
     async def list_signing_keys(self) -> list[SigningKey]:
         async with self._session() as s:
             rows = await s.exec(select(SigningKeyRow).order_by(col(SigningKeyRow.created_at)))
-            return [_signing_key(r) for r in rows]
+            return [signing_key_of(r, self._keyring) for r in rows]
 
     # -- helpers -------------------------------------------------------------------------------------------------
 
@@ -218,93 +275,3 @@ class SqlStore:
                     return following, True
                 await s.rollback()
         raise Conflict(f"{key} is being changed by others; try again")
-
-
-def _tenant(row: TenantRow) -> Tenant:
-    return Tenant(id=row.id, name=row.name, created_at=row.created_at)
-
-
-def _grant_values(grant: Grant) -> dict[str, Any]:
-    return {
-        "id": grant.id,
-        "tenant_id": grant.tenant_id,
-        "app_name": grant.app_name,
-        "status": grant.status.value,
-        "provider": grant.provider,
-        "models": list(grant.models),
-        "capabilities": [c.value for c in grant.capabilities],
-        "budget_micro_usd": grant.budget_micro_usd,
-        "max_requests": grant.max_requests,
-        "rpm": grant.rpm,
-        "tpm": grant.tpm,
-        "created_at": grant.created_at,
-        "updated_at": grant.updated_at,
-        "expires_at": grant.expires_at,
-        "revoked_at": grant.revoked_at,
-        "version": grant.version,
-    }
-
-
-def _grant(row: GrantRow) -> Grant:
-    return Grant(
-        id=row.id,
-        tenant_id=row.tenant_id,
-        app_name=row.app_name,
-        status=GrantStatus(row.status),
-        provider=row.provider,
-        models=tuple(row.models),
-        capabilities=tuple(Capability(c) for c in row.capabilities),
-        budget_micro_usd=row.budget_micro_usd,
-        max_requests=row.max_requests,
-        rpm=row.rpm,
-        tpm=row.tpm,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        expires_at=row.expires_at,
-        revoked_at=row.revoked_at,
-        version=row.version,
-    )
-
-
-def _api_key_values(key: ApiKey) -> dict[str, Any]:
-    return {
-        "id": key.id,
-        "key_hash": key.key_hash,
-        "key_prefix": key.key_prefix,
-        "grant_id": key.grant_id,
-        "tenant_id": key.tenant_id,
-        "status": key.status.value,
-        "created_at": key.created_at,
-        "updated_at": key.updated_at,
-        "revoked_at": key.revoked_at,
-        "version": key.version,
-    }
-
-
-def _api_key(row: ApiKeyRow) -> ApiKey:
-    return ApiKey(
-        id=row.id,
-        key_hash=row.key_hash,
-        key_prefix=row.key_prefix,
-        grant_id=row.grant_id,
-        tenant_id=row.tenant_id,
-        status=ApiKeyStatus(row.status),
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        revoked_at=row.revoked_at,
-        version=row.version,
-    )
-
-
-def _signing_key(row: SigningKeyRow) -> SigningKey:
-    return SigningKey(
-        kid=row.kid,
-        alg=row.alg,
-        public_jwk=dict(row.public_jwk),
-        private_pem=row.private_pem,
-        status=SigningKeyStatus(row.status),
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        not_after=row.not_after,
-        version=row.version,
-    )

@@ -89,7 +89,9 @@ class SigningKeyRow(AuthTable, table=True):
     kid: str = Field(primary_key=True, max_length=64)
     alg: str = Field(max_length=16)
     public_jwk: dict[str, str] = Field(sa_column=Column(JSON, nullable=False))
-    private_pem: str = Field(sa_column=Column(Text, nullable=False), repr=False)
+    # The private key encrypted (`domain.keywrap`, `tgwrap1:…`). The column keeps the name it had when it held a
+    # clear PEM, so a database from before encryption at rest opens unchanged and is encrypted in place at start.
+    private_key: str = Field(sa_column=Column("private_pem", Text, nullable=False), repr=False)
     status: str = Field(max_length=16)
     created_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
     updated_at: datetime = Field(sa_type=UtcDateTime, nullable=False)

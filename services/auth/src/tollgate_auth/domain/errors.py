@@ -11,11 +11,16 @@ AuthError                    every failure auth explains to its caller; `code` i
 ├── Conflict                 the entity exists but is in the wrong state
 │   ├── TenantExists                                                          tenant_exists
 │   └── GrantNotUsable       revoked, expired, pending or denied              grant_revoked, grant_expired, …
-└── Unavailable              a dependency is down; retrying later may succeed
-    ├── NotReady             still starting (database, bus or streams)        not_ready
-    ├── DatabaseUnavailable  the database did not answer                      database_unavailable
-    └── BusUnavailable       the bus is down or did not acknowledge           bus_unavailable
+├── Unavailable              a dependency is down; retrying later may succeed
+│   ├── NotReady             still starting (database, bus or streams)        not_ready
+│   ├── DatabaseUnavailable  the database did not answer                      database_unavailable
+│   └── BusUnavailable       the bus is down or did not acknowledge           bus_unavailable
+└── ConfigurationError       only the operator can fix it; retrying never helps   configuration_error
+    ├── UnknownKek           a stored signing key names a KEK that is not configured   unknown_kek
+    └── KeyUnreadable        a stored signing key does not decrypt (wrong KEK, altered row)   key_unreadable
 ```
+
+Start-up stops at a `ConfigurationError` instead of retrying; it never reaches a request.
 
 Messages are one readable line and never hold a secret.
 """
@@ -87,3 +92,15 @@ class DatabaseUnavailable(Unavailable):
 
 class BusUnavailable(Unavailable):
     code = "bus_unavailable"
+
+
+class ConfigurationError(AuthError):
+    code = "configuration_error"
+
+
+class UnknownKek(ConfigurationError):
+    code = "unknown_kek"
+
+
+class KeyUnreadable(ConfigurationError):
+    code = "key_unreadable"
