@@ -1,22 +1,15 @@
 """Auth's use cases: the domain rules applied through the ports. No framework types.
 
-Publishing rules:
-- a change is saved first, then its full state is published; the caller hears back only after the
-  PubAck (or gets `BusUnavailable`, and the state is retried in the background until it lands);
-- changes to one entity and their publications are serialised by a per-entity lock, so the last
-  message on an entity's subject is always its newest state;
-- audit events are published beside the state and retried until acknowledged, de-duplicated by
-  their event id; a missing audit acknowledgement never fails a request.
+Every change is saved, then announced through the `Outbox` (`publishing.py`, which states the publishing rules):
+the caller hears back only once the new state is acknowledged by the bus.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 from tollgate_auth.domain import (
     ApiKey,
@@ -40,23 +33,19 @@ from tollgate_auth.domain import (
 )
 from tollgate_auth.domain.errors import (
     ApiKeyNotFound,
-    BusUnavailable,
     GrantNotFound,
     NotReady,
     TenantExists,
     TenantNotFound,
 )
 from tollgate_auth.ports import Clock, Ids, Publisher, Signer, Store
+from tollgate_auth.publishing import Outbox, Ref
 from tollgate_contracts import AuditEvent, StateEvent
 
 log = logging.getLogger(__name__)
 
 PRODUCER = "auth"
 ACTOR_ADMIN = "admin"
-REPUBLISH_CONCURRENCY = 64
-
-Kind = Literal["grant", "apikey", "signing_key"]
-Ref = tuple[Kind, str]
 
 
 @dataclass(frozen=True)
@@ -90,10 +79,7 @@ class AuthService:
         self.default_tenant_name = default_tenant_name
         self._default_tenant: Tenant | None = None
         self._keys: list[SigningKey] = []
-        self._locks: weakref.WeakValueDictionary[Ref, asyncio.Lock] = weakref.WeakValueDictionary()
-        self._published: dict[Ref, int] = {}
-        self._pending: set[Ref] = set()
-        self._pending_audit: dict[str, AuditEvent] = {}
+        self._outbox = Outbox(publisher)
 
     # -- start-up and resync ------------------------------------------------------------------------------------
 
@@ -105,10 +91,10 @@ class AuthService:
             key = self.signer.generate(self.clock.now())
             await self.store.add_signing_key(key)
             log.info("generated signing key %s", key.kid)
-            self._queue_audit(self._audit("signing_key.created", key.kid, None, {"alg": key.alg}))
+            self._outbox.queue_audit(self._audit("signing_key.created", key.kid, None, {"alg": key.alg}))
             keys = await self.store.list_signing_keys()
         self._keys = keys
-        self._pending.update(("signing_key", k.kid) for k in keys)
+        self._outbox.mark_pending([("signing_key", k.kid) for k in keys])
 
     async def _ensure_default_tenant(self) -> Tenant:
         existing = await self.store.tenant_by_name(self.default_tenant_name)
@@ -124,7 +110,7 @@ class AuthService:
                 raise
             return raced
         log.info("created default tenant %s (%s)", tenant.id, tenant.name)
-        self._queue_audit(self._audit("tenant.created", tenant.id, tenant.id, {"name": tenant.name}))
+        self._outbox.queue_audit(self._audit("tenant.created", tenant.id, tenant.id, {"name": tenant.name}))
         return tenant
 
     async def republish_all(self) -> int:
@@ -141,32 +127,15 @@ class AuthService:
         states: list[tuple[Ref, StateEvent]] = [(("grant", g.id), grant_state(g, PRODUCER)) for g in grants]
         states += [(("apikey", k.id), api_key_state(k, PRODUCER)) for k in keys]
         states += [(("signing_key", k.kid), signing_key_state(k, PRODUCER)) for k in signing_keys]
-        gate = asyncio.Semaphore(REPUBLISH_CONCURRENCY)
-
-        async def one(ref: Ref, state: StateEvent) -> bool:
-            async with gate, self._lock(ref):
-                return await self._send_state(ref, state)
-
-        results = await asyncio.gather(*(one(ref, state) for ref, state in states))
-        await self._flush_audit()
-        if not all(results):
-            raise BusUnavailable(f"{results.count(False)} of {len(results)} states were not acknowledged")
-        return len(results)
+        return await self._outbox.republish(states)
 
     @property
     def has_pending(self) -> bool:
-        return bool(self._pending or self._pending_audit)
+        return self._outbox.has_pending
 
     async def retry_pending(self) -> None:
         """Publish again, from the database, every state that was not acknowledged, and every queued audit event."""
-        for ref in list(self._pending):
-            async with self._lock(ref):
-                state = await self._load_state(ref)
-                if state is None:
-                    self._pending.discard(ref)
-                else:
-                    await self._send_state(ref, state)
-        await self._flush_audit()
+        await self._outbox.retry_pending(self._load_state)
 
     async def _load_state(self, ref: Ref) -> StateEvent | None:
         kind, key = ref
@@ -183,9 +152,9 @@ class AuthService:
 
     async def create_tenant(self, name: str) -> Tenant:
         tenant = new_tenant(name, tenant_id=self.ids.new_id("tnt"), now=self.clock.now())
-        self._require_bus()
+        self._outbox.require_bus()
         await self.store.add_tenant(tenant)
-        await self._publish_audit(self._audit("tenant.created", tenant.id, tenant.id, {"name": tenant.name}))
+        await self._outbox.publish_audit(self._audit("tenant.created", tenant.id, tenant.id, {"name": tenant.name}))
         return tenant
 
     async def list_tenants(self) -> list[Tenant]:
@@ -196,9 +165,9 @@ class AuthService:
     async def create_grant(self, request: GrantRequest, tenant_id: str | None = None) -> Grant:
         tenant = await self._tenant(tenant_id)
         grant = new_grant(request, grant_id=self.ids.new_id("grt"), tenant_id=tenant.id, now=self.clock.now())
-        self._require_bus()
+        self._outbox.require_bus()
         ref: Ref = ("grant", grant.id)
-        async with self._lock(ref):
+        async with self._outbox.lock(ref):
             await self.store.add_grant(grant)
             details = {
                 "provider": grant.provider,
@@ -209,7 +178,7 @@ class AuthService:
                 "expires_at": grant.expires_at.isoformat() if grant.expires_at else None,
             }
             audit = self._audit("grant.created", grant.id, grant.tenant_id, details)
-            await self._announce(ref, grant_state(grant, PRODUCER), audit)
+            await self._outbox.announce(ref, grant_state(grant, PRODUCER), audit)
         return grant
 
     async def get_grant(self, grant_id: str) -> Grant:
@@ -223,13 +192,13 @@ class AuthService:
 
     async def revoke_grant(self, grant_id: str) -> Grant:
         """Revoke (idempotent). Returns once the revoked state is acknowledged by the bus."""
-        self._require_bus()
+        self._outbox.require_bus()
         ref: Ref = ("grant", grant_id)
-        async with self._lock(ref):
+        async with self._outbox.lock(ref):
             grant, changed = await self.store.update_grant(grant_id, lambda g: revoke(g, self.clock.now()))
             audit = self._audit("grant.revoked", grant.id, grant.tenant_id, {"version": grant.version})
             # Unchanged still republishes: the caller is promised the revoked state is on the bus.
-            await self._announce(ref, grant_state(grant, PRODUCER), audit if changed else None)
+            await self._outbox.announce(ref, grant_state(grant, PRODUCER), audit if changed else None)
         return grant
 
     # -- tokens --------------------------------------------------------------------------------------------------
@@ -245,7 +214,7 @@ class AuthService:
         token = self.signer.sign(claims, key)
         expires = int(claims["exp"])
         details = {"jti": jti, "kid": key.kid, "exp": expires}
-        await self._publish_audit(self._audit("token.issued", grant.id, grant.tenant_id, details))
+        await self._outbox.publish_audit(self._audit("token.issued", grant.id, grant.tenant_id, details))
         expires_in = expires - int(claims["iat"])
         return IssuedToken(token, expires_in, jti, datetime.fromtimestamp(expires, UTC))
 
@@ -259,13 +228,13 @@ class AuthService:
         grant = await self.get_grant(grant_id)
         plain = api_key_text(self.ids.new_secret())
         api_key = new_api_key(grant, plain, key_id=self.ids.new_id("key"), now=self.clock.now())
-        self._require_bus()
+        self._outbox.require_bus()
         ref: Ref = ("apikey", api_key.id)
-        async with self._lock(ref):
+        async with self._outbox.lock(ref):
             await self.store.add_api_key(api_key)
             details = {"grant_id": grant.id, "key_prefix": api_key.key_prefix}
             audit = self._audit("api_key.created", api_key.id, api_key.tenant_id, details)
-            await self._announce(ref, api_key_state(api_key, PRODUCER), audit)
+            await self._outbox.announce(ref, api_key_state(api_key, PRODUCER), audit)
         return api_key, plain
 
     async def get_api_key(self, key_id: str) -> ApiKey:
@@ -279,12 +248,12 @@ class AuthService:
         return await self.store.list_api_keys(grant_id)
 
     async def revoke_api_key(self, key_id: str) -> ApiKey:
-        self._require_bus()
+        self._outbox.require_bus()
         ref: Ref = ("apikey", key_id)
-        async with self._lock(ref):
+        async with self._outbox.lock(ref):
             api_key, changed = await self.store.update_api_key(key_id, lambda k: revoke_api_key(k, self.clock.now()))
             audit = self._audit("api_key.revoked", api_key.id, api_key.tenant_id, {"grant_id": api_key.grant_id})
-            await self._announce(ref, api_key_state(api_key, PRODUCER), audit if changed else None)
+            await self._outbox.announce(ref, api_key_state(api_key, PRODUCER), audit if changed else None)
         return api_key
 
     # -- helpers -------------------------------------------------------------------------------------------------
@@ -299,18 +268,6 @@ class AuthService:
             raise TenantNotFound(f"no tenant {tenant_id!r}")
         return tenant
 
-    def _require_bus(self) -> None:
-        # Refusing up front keeps "saved but not published" to the rare case of a bus lost mid-request.
-        if not self.publisher.is_connected():
-            raise BusUnavailable("the event bus is unreachable; nothing was changed, try again shortly")
-
-    def _lock(self, ref: Ref) -> asyncio.Lock:
-        lock = self._locks.get(ref)
-        if lock is None:
-            lock = asyncio.Lock()
-            self._locks[ref] = lock
-        return lock
-
     def _audit(self, action: str, target_id: str, tenant_id: str | None, details: dict[str, Any]) -> AuditEvent:
         return AuditEvent(
             producer=PRODUCER,
@@ -323,56 +280,3 @@ class AuthService:
             tenant_id=tenant_id,
             details=details,
         )
-
-    async def _announce(self, ref: Ref, state: StateEvent, audit: AuditEvent | None) -> None:
-        """Publish a change's state and audit event together; raise `BusUnavailable` unless the state landed."""
-        if audit is not None:
-            audit = audit.model_copy(update={"correlation_id": state.event_id})
-        sent, _ = await asyncio.gather(
-            self._send_state(ref, state), self._publish_audit(audit) if audit else _nothing()
-        )
-        if not sent:
-            raise BusUnavailable(
-                "the change was saved but the event bus did not acknowledge it; it will be published when the bus "
-                "is back (retrying the request is safe)"
-            )
-
-    async def _send_state(self, ref: Ref, state: StateEvent) -> bool:
-        """Publish one state (the caller holds the entity's lock). False if it was not acknowledged."""
-        if self._published.get(ref, 0) > state.state_version:
-            # A newer version went out while this snapshot waited for the lock.
-            self._pending.discard(ref)
-            return True
-        try:
-            await self.publisher.publish(state)
-        except BusUnavailable as exc:
-            log.warning("%s %s v%d not published: %s", ref[0], ref[1], state.state_version, exc.message)
-            self._pending.add(ref)
-            return False
-        self._published[ref] = max(self._published.get(ref, 0), state.state_version)
-        self._pending.discard(ref)
-        return True
-
-    def _queue_audit(self, event: AuditEvent) -> None:
-        self._pending_audit[event.event_id] = event
-
-    async def _publish_audit(self, event: AuditEvent | None) -> None:
-        if event is None:
-            return
-        try:
-            await self.publisher.publish(event)
-        except BusUnavailable as exc:
-            log.warning("audit event %s (%s) queued for retry: %s", event.event_id, event.action, exc.message)
-            self._queue_audit(event)
-
-    async def _flush_audit(self) -> None:
-        for event_id, event in list(self._pending_audit.items()):
-            try:
-                await self.publisher.publish(event)
-            except BusUnavailable:
-                return
-            self._pending_audit.pop(event_id, None)
-
-
-async def _nothing() -> None:
-    return None
