@@ -30,6 +30,7 @@ BUS_ERRORS: tuple[type[Exception], ...] = (nats.errors.Error, TimeoutError, OSEr
 """What a nats-py call may raise when the server is away or refuses; translated into `BusUnavailable`."""
 
 ReconnectHook = Callable[[], Awaitable[None] | None]
+ErrorHook = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class Bus:
         self._closing = False
         self._last_error: str | None = None
         self._hooks: list[ReconnectHook] = []
+        self._error_hooks: list[ErrorHook] = []
         self._hook_tasks: set[asyncio.Task[None]] = set()
         self.reconnected = asyncio.Event()
         """Set after every reconnect; whoever waits on it clears it."""
@@ -108,6 +110,12 @@ class Bus:
     def on_reconnect(self, hook: ReconnectHook) -> None:
         """Call `hook` after every reconnect (async hooks run as tasks; a failing hook is logged)."""
         self._hooks.append(hook)
+
+    def on_error(self, hook: ErrorHook) -> None:
+        """Call `hook(text)` with the redacted text of every asynchronous error nats-py reports (each one, not only
+        the first of a kind). A publish the server refuses is reported only here, as `nats: permissions violation
+        for publish to "<subject>"` (lower-cased): the refused request itself just times out."""
+        self._error_hooks.append(hook)
 
     async def connect(self) -> None:
         """Connect, retrying until the server answers (cancel to give up); afterwards reconnect forever."""
@@ -204,7 +212,13 @@ class Bus:
 
     async def _on_error(self, exc: Exception) -> None:
         # nats-py reports the same failure every reconnect attempt: say it once, until something changes.
-        kind = f"{type(exc).__name__}: {redact_text(str(exc))}"
+        text = redact_text(str(exc))
+        for hook in self._error_hooks:
+            try:
+                hook(text)
+            except Exception:
+                logger.exception("NATS error hook %s failed", getattr(hook, "__qualname__", hook))
+        kind = f"{type(exc).__name__}: {text}"
         if kind != self._last_error:
             self._last_error = kind
             logger.warning("NATS %s: %s", self.display_url, kind)
