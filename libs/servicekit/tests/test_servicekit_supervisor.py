@@ -125,3 +125,29 @@ async def test_startup_detail_says_what_it_waits_for_and_never_a_secret(caplog: 
     assert "hunter2" not in caplog.text and "hunter2" not in startup.detail
     # An unexpected error shows its traceback once, not on every retry.
     assert sum(1 for r in caplog.records if "in connect" in r.getMessage()) == 1
+
+
+async def test_a_fatal_startup_error_is_not_retried_and_fails_readiness_under_the_supervisor(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class WrongKey(Exception):
+        pass
+
+    attempts = 0
+
+    async def unlock() -> None:
+        nonlocal attempts
+        attempts += 1
+        raise WrongKey("the stored key does not decrypt with this KEK")
+
+    async def never() -> None:
+        raise AssertionError("a step after a fatal one must not run")
+
+    startup = Startup([("the database", unlock), ("the bus", never)], retry_seconds=0.01, fatal=(WrongKey,))
+    async with Supervisor() as tasks:
+        tasks.spawn("start-up", startup.run)
+        failure = await eventually(tasks.failure, what="the start-up to crash")
+    assert attempts == 1 and not startup.ready
+    assert failure == "background task start-up crashed: WrongKey: the stored key does not decrypt with this KEK"
+    assert startup.detail == "the database failed for good (WrongKey: the stored key does not decrypt with this KEK)"
+    assert not [r for r in caplog.records if r.levelno == logging.WARNING and "retrying" in r.getMessage()]

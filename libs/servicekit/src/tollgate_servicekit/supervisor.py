@@ -122,11 +122,18 @@ Step = tuple[str, CoroFactory]
 
 class Startup:
     """Runs named async steps in order; a failed step is retried every `retry_seconds` until it succeeds
-    (cancel to give up). `.detail` says what it waits for, `.ready` turns true when every step is done."""
+    (cancel to give up). `.detail` says what it waits for, `.ready` turns true when every step is done.
 
-    def __init__(self, steps: Sequence[Step], *, retry_seconds: float = 1.0) -> None:
+    An error of a type in `fatal` (a configuration only the operator can fix: a wrong key, say) is not retried:
+    `.detail` names it and `run()` raises it, so under a `Supervisor` it is logged once and fails `/readyz`.
+    """
+
+    def __init__(
+        self, steps: Sequence[Step], *, retry_seconds: float = 1.0, fatal: tuple[type[Exception], ...] = ()
+    ) -> None:
         self._steps = tuple(steps)
         self._retry_seconds = retry_seconds
+        self._fatal = fatal
         self.ready = False
         self.detail = "not started"
 
@@ -146,6 +153,9 @@ class Startup:
                 await step()
             except Exception as exc:
                 why = describe(exc)
+                if isinstance(exc, self._fatal):
+                    self.detail = f"{name} failed for good ({why})"
+                    raise
                 self.detail = f"waiting for {name} ({why})"
                 if isinstance(exc, Unavailable) or type(exc) in seen:
                     logger.warning("start-up step %r failed (attempt %d), retrying: %s", name, attempt, why)
