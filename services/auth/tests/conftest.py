@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -21,13 +21,6 @@ from tollgate_auth.app import create_app
 from tollgate_auth.settings import Settings
 
 READY_TIMEOUT = 30.0
-
-
-async def eventually(check: Callable[[], Awaitable[bool]]) -> None:
-    """Poll until `check` holds; READY_TIMEOUT only bounds a hang, it asserts nothing about speed."""
-    async with asyncio.timeout(READY_TIMEOUT):
-        while not await check():  # noqa: ASYNC110 - the condition lives in another task or process
-            await asyncio.sleep(0.02)
 
 
 @pytest.fixture

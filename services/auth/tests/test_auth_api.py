@@ -324,3 +324,56 @@ async def test_the_admin_key_from_the_environment_wins_over_the_file(make_settin
         assert (await client.get("/v1/tenants")).status_code == 200
         other = await client.get("/v1/tenants", headers={"Authorization": "Bearer tga_other_key_in_the_file_000"})
         assert other.status_code == 401
+
+
+TWELVE_MB = 12 * 1024 * 1024
+
+
+class CountingBody:
+    """A request body streamed in 64 KiB chunks, counting how much the server asked for."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.sent = 0
+
+    async def __aiter__(self):
+        while self.sent < self.total:
+            chunk = b"x" * min(64 * 1024, self.total - self.sent)
+            self.sent += len(chunk)
+            yield chunk
+
+
+async def test_a_12_mb_body_is_refused_with_413_before_it_is_read_or_parsed(client):
+    declared = CountingBody(TWELVE_MB)
+    refused = await client.post(
+        "/v1/grants", content=declared, headers={"content-type": "application/json", "content-length": str(TWELVE_MB)}
+    )
+    assert refused.status_code == 413
+    assert refused.json()["error"]["code"] == "body_too_large"
+    assert declared.sent <= 64 * 1024  # refused on its Content-Length: nothing read past the first chunk
+
+    streamed = CountingBody(TWELVE_MB)  # no Content-Length: chunked
+    refused = await client.post("/v1/grants", content=streamed, headers={"content-type": "application/json"})
+    assert refused.status_code == 413  # not 422: the (invalid) JSON was never parsed
+    assert refused.json()["error"]["code"] == "body_too_large"
+    assert streamed.sent < 256 * 1024  # reading stopped right after the limit
+    assert (await client.get("/v1/grants")).json()["data"] == []
+
+
+async def test_an_error_never_repeats_more_than_a_short_prefix_of_a_submitted_value(client):
+    huge = "grt_" + "a" * 60_000
+    for response in (
+        await client.get(f"/v1/grants/{huge}"),
+        await client.post(f"/v1/grants/{huge}/revoke"),
+        await client.post(f"/v1/api-keys/{huge}/revoke"),
+        await client.post("/v1/grants", json={**GRANT, "tenant_id": huge}),
+        await client.post("/v1/grants", json={**GRANT, "provider": "Open" + "A" * 60_000}),
+        await client.post("/v1/grants", json={**GRANT, "budget_usd": "9" * 60_000 + "x"}),
+        await client.post("/v1/grants", json={**GRANT, "models": ["a b" * 20_000]}),
+    ):
+        assert response.status_code in (404, 422), response.text[:200]
+        message = response.json()["error"]["message"]
+        assert len(message) < 200, message[:300]
+        assert len(response.content) < 400
+    missing = await client.get(f"/v1/grants/{huge}")
+    assert missing.json()["error"] == {"code": "grant_not_found", "message": f"no grant '{huge[:64]}…'"}

@@ -29,8 +29,9 @@ from tollgate_auth.domain.errors import ConfigurationError, KeyUnreadable, Unkno
 from tollgate_auth.domain.keywrap import Kek, Keyring
 from tollgate_auth.settings import Settings
 from tollgate_auth.testing import random_keyring
+from tollgate_servicekit.testing import eventually
 
-from .conftest import eventually, running
+from .conftest import running
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -132,7 +133,7 @@ async def clear_row_from_an_older_auth(database, key: SigningKey) -> None:
     }
     store = await SqlStore.open(database.url, database.schema, keyring=random_keyring())
     try:
-        async with store._engine.begin() as conn:
+        async with store.database.engine.begin() as conn:
             await conn.execute(text(insert), values)
     finally:
         await store.close()
@@ -271,9 +272,12 @@ async def test_an_app_with_the_wrong_kek_never_becomes_ready_and_says_why(make_s
             grants = await client.get("/v1/grants")
             assert (grants.status_code, grants.json()["error"]["code"]) == (503, "not_ready")
             assert "cannot start" in grants.json()["error"]["message"]
-    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
-    assert [r.getMessage() for r in errors] == [
-        f"auth cannot start (connecting to the database): signing key {kid} does not decrypt with KEK 'k1': the KEK "
-        "is not the one it was stored with, or the row was altered"
-    ]
+    # Logged once, at ERROR, by the supervisor: the traceback's frames, then the reason.
+    [error] = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert error.startswith("background task start-up crashed:")
+    assert error.endswith(
+        f"KeyUnreadable: signing key {kid} does not decrypt with KEK 'k1': the KEK is not the one it was stored with, "
+        "or the row was altered"
+    )
+    assert not [r for r in caplog.records if "retrying" in r.getMessage()]
     assert wrong not in caplog.text

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
-from tollgate_auth.adapters.db import SqlStore, check_database_settings
+from tollgate_auth.adapters.db import SqlStore
 from tollgate_auth.adapters.signing import Ed25519Signer
 from tollgate_auth.domain import GrantRequest, new_api_key, new_grant, new_tenant, revoke, revoke_api_key
 from tollgate_auth.domain.errors import ApiKeyNotFound, GrantNotFound, TenantExists
@@ -144,7 +144,7 @@ async def test_opening_twice_keeps_the_data(database):
 async def test_postgres_tables_live_in_the_configured_schema(pg_database):
     store = await SqlStore.open(pg_database.url, pg_database.schema, keyring=KEYRING)
     try:
-        async with store._engine.connect() as conn:
+        async with store.database.engine.connect() as conn:
             rows = await conn.execute(
                 text("SELECT table_name FROM information_schema.tables WHERE table_schema = :s ORDER BY 1"),
                 {"s": pg_database.schema},
@@ -155,14 +155,14 @@ async def test_postgres_tables_live_in_the_configured_schema(pg_database):
 
 
 @pytest.mark.parametrize(
-    "url",
-    ["sqlite+aiosqlite://", "sqlite+aiosqlite:///:memory:", "mysql://x/y"],
+    ("url", "schema"),
+    [
+        ("sqlite+aiosqlite://", "auth"),
+        ("sqlite+aiosqlite:///:memory:", "auth"),
+        ("mysql://x/y", "auth"),
+        ("postgresql+asyncpg://localhost/x", 'auth"; DROP'),
+    ],
 )
-def test_unworkable_database_settings_are_refused_up_front(url):
+async def test_unworkable_database_settings_are_refused_before_any_connection(url, schema):
     with pytest.raises(ValueError):
-        check_database_settings(url, "auth")
-
-
-def test_schema_names_must_be_plain():
-    with pytest.raises(ValueError):
-        check_database_settings("postgresql+asyncpg://localhost/x", 'auth"; DROP')
+        await SqlStore.open(url, schema, keyring=KEYRING)

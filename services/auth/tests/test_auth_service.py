@@ -8,8 +8,9 @@ from tollgate_auth.adapters.signing import Ed25519Signer
 from tollgate_auth.domain import GrantRequest, TokenPolicy
 from tollgate_auth.domain.errors import BusUnavailable, GrantNotFound
 from tollgate_auth.service import AuthService
-from tollgate_auth.testing import FixedClock, InMemoryStore, RecordingPublisher, SequentialIds
+from tollgate_auth.testing import InMemoryStore, RecordingPublisher
 from tollgate_contracts import AuditEvent, GrantState, SigningKeyState
+from tollgate_servicekit.testing import FixedClock, SequentialIds
 
 REQUEST = GrantRequest(provider="openai", models=["gpt-4o-mini"], budget_usd="1")
 

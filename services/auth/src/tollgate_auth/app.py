@@ -2,21 +2,34 @@
 
 from __future__ import annotations
 
-import asyncio
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import version
 
 from fastapi import FastAPI
 
-from tollgate_auth.adapters.db import check_database_settings
 from tollgate_auth.adapters.kek import load_signing_keyring
-from tollgate_auth.adminkey import resolve_admin_key
 from tollgate_auth.api import grants, public, tenants
-from tollgate_auth.api.errors import install_error_handlers
+from tollgate_auth.domain.errors import Conflict, InvalidRequest, NotFound
 from tollgate_auth.ports import Clock, Ids
 from tollgate_auth.runtime import Runtime
 from tollgate_auth.settings import Settings
+from tollgate_servicekit.health import health_router
+from tollgate_servicekit.http import BodyLimit, install_error_handlers
+from tollgate_servicekit.secretfiles import resolve_secret
+from tollgate_servicekit.supervisor import Supervisor
+
+ADMIN_KEY_PREFIX = "tga_"
+MAX_BODY_BYTES = 64 * 1024
+"""Admin requests are small JSON documents (a grant is well under 4 KiB): anything larger is refused unread."""
+
+STATUSES = ((InvalidRequest, 422), (NotFound, 404), (Conflict, 409))
+
+
+def new_admin_key() -> str:
+    """`tga_` and 43 url-safe characters (256 bits)."""
+    return ADMIN_KEY_PREFIX + secrets.token_urlsafe(32)
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None, ids: Ids | None = None) -> FastAPI:
@@ -29,21 +42,22 @@ def create_app(settings: Settings, *, clock: Clock | None = None, ids: Ids | Non
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Configuration mistakes stop the start-up here; unreachable dependencies are retried in the background.
-        check_database_settings(settings.database_url, settings.database_schema)
-        runtime.admin_key = resolve_admin_key(settings)
+        runtime.admin_key = resolve_secret(
+            settings.admin_key, settings.admin_key_file, generate=new_admin_key, name="TOLLGATE_AUTH_ADMIN_KEY"
+        )
+        runtime.open()
         try:
-            async with asyncio.TaskGroup() as tasks:
-                running = tasks.create_task(runtime.run(), name="tollgate-auth-runtime")
-                try:
-                    yield
-                finally:
-                    running.cancel()
+            async with Supervisor() as tasks:
+                tasks.spawn("start-up", lambda: runtime.run(tasks))
+                yield
         finally:
             await runtime.close()
 
     app = FastAPI(title="Tollgate auth", version=version("tollgate-auth"), lifespan=lifespan)
     app.state.runtime = runtime
-    install_error_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
+    install_error_handlers(app, statuses=STATUSES)
+    app.include_router(health_router(runtime.readiness))
     app.include_router(public.router)
     app.include_router(tenants.router)
     app.include_router(grants.router)

@@ -1,4 +1,8 @@
-"""What the auth use cases need from the outside world, as Protocols. Adapters and `testing` implement them."""
+"""What the auth use cases need from the outside world, as Protocols. Adapters and `testing` implement them.
+
+`Clock` and `Ids` are servicekit's (`SystemClock`/`RandomIds`, fakes in `tollgate_servicekit.testing`); the
+`Publisher` is servicekit's `Bus`, or `testing.RecordingPublisher`.
+"""
 
 from __future__ import annotations
 
@@ -8,22 +12,19 @@ from typing import Protocol
 
 from tollgate_auth.domain import ApiKey, Grant, SigningKey, Tenant
 from tollgate_contracts import Event
+from tollgate_servicekit.clock import Clock, Ids
 
-
-class Clock(Protocol):
-    def now(self) -> datetime:
-        """The current time, aware UTC."""
-        ...
-
-
-class Ids(Protocol):
-    def new_id(self, prefix: str) -> str:
-        """A new sortable id such as `grt_01J…`."""
-        ...
-
-    def new_secret(self) -> str:
-        """43 url-safe characters of fresh randomness (256 bits), for API keys and the admin key."""
-        ...
+__all__ = [
+    "ApiKeyStore",
+    "Clock",
+    "GrantStore",
+    "Ids",
+    "Publisher",
+    "Signer",
+    "SigningKeyStore",
+    "Store",
+    "TenantStore",
+]
 
 
 class TenantStore(Protocol):
@@ -83,9 +84,10 @@ class Store(TenantStore, GrantStore, ApiKeyStore, SigningKeyStore, Protocol):
 
 
 class Publisher(Protocol):
+    @property
     def is_connected(self) -> bool: ...
 
-    async def publish(self, event: Event) -> None:
+    async def publish(self, event: Event) -> object:
         """Publish to JetStream and wait for its PubAck; raises `BusUnavailable` when none comes."""
         ...
 

@@ -49,7 +49,7 @@ class Outbox:
     def require_bus(self) -> None:
         """Refuse a change up front while the bus is down: "saved but not published" stays the rare case of a
         bus lost mid-request."""
-        if not self.publisher.is_connected():
+        if not self.publisher.is_connected:
             raise BusUnavailable("the event bus is unreachable; nothing was changed, try again shortly")
 
     def lock(self, ref: Ref) -> asyncio.Lock:

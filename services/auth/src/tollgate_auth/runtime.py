@@ -1,9 +1,11 @@
 """Brings auth up in the background and keeps its published state in sync with the database.
 
-Start-up order: database (schema, tables) → default tenant and signing key → bus → streams → republish
-every state. Each step is retried until it succeeds; `/healthz` answers throughout and `/readyz` says
-which step is pending. Once up, a reconnect to NATS re-ensures the streams and republishes everything
-(the server may have lost them), and unacknowledged publications are retried.
+Start-up steps (servicekit's `Startup`, each retried until it succeeds): the database (schema, tables, every
+signing key decrypted) → the default tenant and a signing key → the event bus → the streams → every state
+published. A `ConfigurationError` (a KEK that does not decrypt the stored keys) is not retried: the start-up
+task stops, logged once, and `/readyz` says why until the operator fixes it. Once up, a reconnect to NATS
+re-ensures the streams and republishes everything (the server may have lost them), and unacknowledged
+publications are retried.
 """
 
 from __future__ import annotations
@@ -11,31 +13,33 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
 
 from pydantic import SecretStr
 
-from tollgate_auth.adapters.bus import NatsBus
 from tollgate_auth.adapters.db import SqlStore
 from tollgate_auth.adapters.signing import Ed25519Signer
-from tollgate_auth.adapters.system import RandomIds, SystemClock
 from tollgate_auth.domain import TokenPolicy
-from tollgate_auth.domain.errors import ConfigurationError, NotReady, Unavailable
+from tollgate_auth.domain.errors import ConfigurationError, NotReady, StoreUnavailable, Unavailable
 from tollgate_auth.domain.keywrap import Keyring
 from tollgate_auth.ports import Clock, Ids
 from tollgate_auth.service import AuthService
 from tollgate_auth.settings import Settings
+from tollgate_servicekit.clock import RandomIds, SystemClock
+from tollgate_servicekit.nats import Bus
+from tollgate_servicekit.sql import Database
+from tollgate_servicekit.supervisor import Startup, Supervisor
 
 log = logging.getLogger(__name__)
 
-PING_TIMEOUT = 2.0
-
-T = TypeVar("T")
+BUS_STEP = "the event bus"
 
 
 class Runtime:
-    """The running parts of one auth process; the HTTP layer asks it for the service and for readiness."""
+    """The running parts of one auth process; the HTTP layer asks it for the service and for readiness.
+
+    `open()` builds them (in the lifespan), `run(tasks)` brings them up under the lifespan's supervisor,
+    `close()` releases them.
+    """
 
     def __init__(
         self, settings: Settings, keyring: Keyring, *, clock: Clock | None = None, ids: Ids | None = None
@@ -45,69 +49,22 @@ class Runtime:
         self.clock: Clock = clock or SystemClock()
         self.ids: Ids = ids or RandomIds()
         self.admin_key: SecretStr | None = None
-        self.store: SqlStore | None = None
-        self.bus: NatsBus | None = None
-        self._service: AuthService | None = None
+        self._parts: tuple[SqlStore, Bus, AuthService, Startup] | None = None
+        self._tasks: Supervisor | None = None
         self._ready = asyncio.Event()
-        self._stage = "not started"
-        self._last_error: str | None = None
-        self._failed: str | None = None
 
-    @property
-    def service(self) -> AuthService:
-        """The service, once everything is up; `NotReady` before."""
-        if self._failed is not None:
-            raise NotReady(f"auth cannot start: {self._failed}")
-        if self._service is None or not self._ready.is_set():
-            raise NotReady(f"auth is starting ({self._stage}); try again shortly")
-        return self._service
-
-    async def wait_ready(self) -> None:
-        await self._ready.wait()
-
-    async def run(self) -> None:
-        """Bring everything up, then keep it in sync until cancelled. A configuration error stops the start-up
-        for good: it is logged once and `/readyz` names it until the operator fixes it and restarts."""
-        try:
-            service, bus = await self._bring_up()
-        except ConfigurationError as exc:
-            self._failed = exc.message
-            log.error("auth cannot start (%s): %s", self._stage, exc.message)
-            return
-        self._stage = "ready"
-        self._ready.set()
-        log.info("auth is ready")
-        await self._keep_in_sync(service, bus)
-
-    async def readiness(self) -> str | None:
-        """None when auth can serve, else why not."""
-        if self._failed is not None:
-            return f"cannot start: {self._failed}"
-        if not self._ready.is_set():
-            return f"{self._stage}: {self._last_error}" if self._last_error else self._stage
-        if self.bus is None or not self.bus.is_connected():
-            return "event bus disconnected"
-        try:
-            assert self.store is not None
-            await asyncio.wait_for(self.store.ping(), PING_TIMEOUT)
-        except (Unavailable, TimeoutError) as exc:
-            return f"database unreachable: {exc}"
-        return None
-
-    async def close(self) -> None:
-        if self.bus is not None:
-            await self.bus.close()
-        if self.store is not None:
-            await self.store.close()
-
-    async def _bring_up(self) -> tuple[AuthService, NatsBus]:
+    def open(self) -> None:
+        """Build the store, bus and service (no connection yet); `ValueError` for unworkable database settings."""
         s = self.settings
-        self._stage = "connecting to the database"
-        store = await self._retry(lambda: SqlStore.open(s.database_url, s.database_schema, keyring=self.keyring))
-        self.store = store
+        store = SqlStore(Database(s.database_url, s.database_schema), self.keyring)
         password = s.nats_password.get_secret_value() if s.nats_password else None
-        bus = NatsBus(s.nats_url, user=s.nats_user, password=password, publish_timeout=s.publish_timeout_seconds)
-        self.bus = bus
+        bus = Bus(
+            s.nats_url,
+            name="tollgate-auth",
+            user=s.nats_user,
+            password=password,
+            publish_timeout=s.publish_timeout_seconds,
+        )
         policy = TokenPolicy(
             issuer=s.issuer,
             audience=s.audience,
@@ -123,37 +80,81 @@ class Runtime:
             policy=policy,
             default_tenant_name=s.default_tenant,
         )
-        self._service = service
-        self._stage = "ensuring the default tenant and a signing key"
-        await self._retry(service.prepare)
-        self._stage = "connecting to the event bus"
-        await bus.connect()
-        self._stage = "ensuring the streams"
-        await self._retry(bus.ensure_streams)
-        self._stage = "publishing the current state"
-        count = await self._retry(service.republish_all)
+        startup = Startup(
+            [
+                ("the database", store.create),
+                ("the default tenant and a signing key", service.prepare),
+                (BUS_STEP, bus.connect),
+                ("the streams", bus.ensure_streams),
+                ("publishing the current state", self._publish_everything),
+            ],
+            retry_seconds=s.retry_interval_seconds,
+            # A key that does not decrypt stays so however often it is tried: only the operator can fix it.
+            fatal=(ConfigurationError,),
+        )
+        self._parts = (store, bus, service, startup)
+
+    @property
+    def service(self) -> AuthService:
+        """The service, once everything is up; `NotReady` before."""
+        if self._parts is None or not self._ready.is_set():
+            failure = self._tasks.failure() if self._tasks else None
+            if failure is not None:
+                raise NotReady(f"auth cannot start: {failure}")
+            raise NotReady(f"auth is starting ({self._startup_detail()}); try again shortly")
+        return self._parts[2]
+
+    async def wait_ready(self) -> None:
+        await self._ready.wait()
+
+    async def run(self, tasks: Supervisor) -> None:
+        """Bring everything up, then hand the resync loop to `tasks` (the lifespan's supervisor)."""
+        assert self._parts is not None, "Runtime.open() first"
+        self._tasks = tasks
+        await self._parts[3].run()
+        self._ready.set()
+        log.info("auth is ready")
+        tasks.spawn("resync", self._keep_in_sync)
+
+    async def readiness(self) -> str | None:
+        """None when auth can serve, else why not."""
+        failure = self._tasks.failure() if self._tasks else None
+        if failure is not None:
+            return f"cannot start: {failure}" if not self._ready.is_set() else failure
+        if self._parts is None or not self._ready.is_set():
+            return self._startup_detail()
+        store, bus, _, _ = self._parts
+        if not bus.is_connected:
+            return "event bus disconnected"
+        try:
+            await store.ping()
+        except StoreUnavailable as exc:
+            return f"database unreachable: {exc.message}"
+        return None
+
+    async def close(self) -> None:
+        if self._parts is not None:
+            store, bus, _, _ = self._parts
+            await bus.close()
+            await store.close()
+
+    def _startup_detail(self) -> str:
+        if self._parts is None:
+            return "not started"
+        _, bus, _, startup = self._parts
+        detail = startup.detail
+        if detail == f"waiting for {BUS_STEP}" and bus.last_error:
+            detail += f" ({bus.last_error})"
+        return detail
+
+    async def _publish_everything(self) -> None:
+        assert self._parts is not None
+        count = await self._parts[2].republish_all()
         log.info("published %d states (grants, API keys, signing keys)", count)
-        return service, bus
 
-    async def _retry(self, step: Callable[[], Awaitable[T]]) -> T:
-        while True:
-            try:
-                result = await step()
-            except ConfigurationError:
-                raise
-            except Unavailable as exc:
-                self._last_error = exc.message
-                log.warning("auth not ready (%s): %s", self._stage, exc.message)
-            except Exception as exc:
-                # Unknown failures are retried too (the process must not sit half-started), but loudly.
-                self._last_error = type(exc).__name__
-                log.exception("auth not ready (%s): unexpected error", self._stage)
-            else:
-                self._last_error = None
-                return result
-            await asyncio.sleep(self.settings.retry_interval_seconds)
-
-    async def _keep_in_sync(self, service: AuthService, bus: NatsBus) -> None:
+    async def _keep_in_sync(self) -> None:
+        assert self._parts is not None
+        _, bus, service, _ = self._parts
         resync_all = False
         while True:
             with contextlib.suppress(TimeoutError):
@@ -161,7 +162,7 @@ class Runtime:
             if bus.reconnected.is_set():
                 bus.reconnected.clear()
                 resync_all = True
-            if not bus.is_connected():
+            if not bus.is_connected:
                 continue
             try:
                 if resync_all:

@@ -41,6 +41,7 @@ from tollgate_auth.domain.errors import (
 from tollgate_auth.ports import Clock, Ids, Publisher, Signer, Store
 from tollgate_auth.publishing import Outbox, Ref
 from tollgate_contracts import AuditEvent, StateEvent
+from tollgate_servicekit.redaction import clip
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +185,7 @@ class AuthService:
     async def get_grant(self, grant_id: str) -> Grant:
         grant = await self.store.get_grant(grant_id)
         if grant is None:
-            raise GrantNotFound(f"no grant {grant_id!r}")
+            raise GrantNotFound(f"no grant {clip(grant_id)!r}")
         return grant
 
     async def list_grants(self, tenant_id: str | None = None) -> list[Grant]:
@@ -240,7 +241,7 @@ class AuthService:
     async def get_api_key(self, key_id: str) -> ApiKey:
         api_key = await self.store.get_api_key(key_id)
         if api_key is None:
-            raise ApiKeyNotFound(f"no API key {key_id!r}")
+            raise ApiKeyNotFound(f"no API key {clip(key_id)!r}")
         return api_key
 
     async def list_api_keys(self, grant_id: str) -> list[ApiKey]:
@@ -265,7 +266,7 @@ class AuthService:
             return self._default_tenant
         tenant = await self.store.get_tenant(tenant_id)
         if tenant is None:
-            raise TenantNotFound(f"no tenant {tenant_id!r}")
+            raise TenantNotFound(f"no tenant {clip(tenant_id)!r}")
         return tenant
 
     def _audit(self, action: str, target_id: str, tenant_id: str | None, details: dict[str, Any]) -> AuditEvent:

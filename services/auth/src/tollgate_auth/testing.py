@@ -1,43 +1,18 @@
-"""In-memory fakes of auth's ports, a fixed clock and sequential ids, for tests here and in other packages."""
+"""In-memory fakes of auth's ports and a random keyring, for tests here and in other packages.
+
+The clock and ids fakes are servicekit's: `tollgate_servicekit.testing.FixedClock` and `SequentialIds`.
+"""
 
 from __future__ import annotations
 
-import itertools
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 
 from tollgate_auth.domain import ApiKey, Grant, SigningKey, Tenant
 from tollgate_auth.domain.errors import ApiKeyNotFound, BusUnavailable, GrantNotFound, TenantExists
 from tollgate_auth.domain.keywrap import KEY_BYTES, Kek, Keyring
 from tollgate_contracts import Event
-
-
-@dataclass
-class FixedClock:
-    """A clock that moves only when told to."""
-
-    current: datetime = field(default_factory=lambda: datetime(2026, 1, 1, tzinfo=UTC))
-
-    def now(self) -> datetime:
-        return self.current
-
-    def advance(self, seconds: float) -> None:
-        self.current += timedelta(seconds=seconds)
-
-
-class SequentialIds:
-    """Ids `grt_000001`, `grt_000002`, … and secrets that are unique but predictable."""
-
-    def __init__(self) -> None:
-        self._counter = itertools.count(1)
-
-    def new_id(self, prefix: str) -> str:
-        return f"{prefix}_{next(self._counter):06d}"
-
-    def new_secret(self) -> str:
-        return f"secret{next(self._counter):037d}"
+from tollgate_servicekit.redaction import clip
 
 
 def random_keyring(kek_id: str = "k1") -> Keyring:
@@ -53,6 +28,7 @@ class RecordingPublisher:
         self.connected = True
         self.failing = False
 
+    @property
     def is_connected(self) -> bool:
         return self.connected
 
@@ -79,7 +55,7 @@ class InMemoryStore:
 
     async def add_tenant(self, tenant: Tenant) -> None:
         if any(t.name == tenant.name for t in self.tenants.values()):
-            raise TenantExists(f"a tenant named {tenant.name!r} already exists")
+            raise TenantExists(f"a tenant named {clip(tenant.name)!r} already exists")
         self.tenants[tenant.id] = tenant
 
     async def get_tenant(self, tenant_id: str) -> Tenant | None:
@@ -104,7 +80,7 @@ class InMemoryStore:
     async def update_grant(self, grant_id: str, change: Callable[[Grant], Grant | None]) -> tuple[Grant, bool]:
         current = self.grants.get(grant_id)
         if current is None:
-            raise GrantNotFound(f"no grant {grant_id!r}")
+            raise GrantNotFound(f"no grant {clip(grant_id)!r}")
         following = change(current)
         if following is None:
             return current, False
@@ -124,7 +100,7 @@ class InMemoryStore:
     async def update_api_key(self, key_id: str, change: Callable[[ApiKey], ApiKey | None]) -> tuple[ApiKey, bool]:
         current = self.api_keys.get(key_id)
         if current is None:
-            raise ApiKeyNotFound(f"no API key {key_id!r}")
+            raise ApiKeyNotFound(f"no API key {clip(key_id)!r}")
         following = change(current)
         if following is None:
             return current, False

@@ -1,28 +1,25 @@
-"""The store on SQLModel over asyncpg (PostgreSQL) or aiosqlite (SQLite).
+"""Auth's store: SQLModel tables on servicekit's `Database` (asyncpg on PostgreSQL, aiosqlite on SQLite).
 
 Updates are optimistic (`UPDATE … WHERE version = :seen`, retried on a lost race), which needs no row
-locks and behaves the same on both databases. Driver errors are translated here: a lost connection
-becomes `DatabaseUnavailable`, a taken tenant name `TenantExists`.
+locks and behaves the same on both databases. Driver failures become `StoreUnavailable` (servicekit); a taken
+tenant name becomes `TenantExists` here.
 
-Signing private keys are stored encrypted under the keyring's current KEK (`adapters/rows.py`). `open()`
+Signing private keys are stored encrypted under the keyring's current KEK (`adapters/rows.py`). `create()`
 decrypts every stored key (a wrong KEK stops the start there, loudly) and writes again, under the current KEK,
 any key stored in clear by an older auth or under an older KEK. On SQLite the old values are overwritten with
-zeros (`secure_delete`, then `VACUUM`), so no clear copy is left in the file; on PostgreSQL the old row version
-stays in the table's pages until autovacuum reuses them.
+zeros (`secure_delete`, then `VACUUM` and a WAL checkpoint), so no clear copy is left in the files; on PostgreSQL
+the old row version stays in the table's pages until autovacuum reuses them.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import re
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from sqlalchemy import CursorResult, text, update
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -38,93 +35,69 @@ from tollgate_auth.adapters.rows import (
 )
 from tollgate_auth.adapters.tables import ApiKeyRow, AuthTable, GrantRow, SigningKeyRow, TenantRow
 from tollgate_auth.domain import ApiKey, Grant, SigningKey, Tenant
-from tollgate_auth.domain.errors import ApiKeyNotFound, Conflict, DatabaseUnavailable, GrantNotFound, TenantExists
+from tollgate_auth.domain.errors import ApiKeyNotFound, Conflict, GrantNotFound, TenantExists
 from tollgate_auth.domain.keywrap import Keyring, RandomBytes, is_wrapped, needs_rewrap, unwrap, wrap
+from tollgate_servicekit.redaction import clip
+from tollgate_servicekit.sql import Database, translate_errors
 
 log = logging.getLogger(__name__)
 
-SCHEMA_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 UPDATE_ATTEMPTS = 20
 
 T = TypeVar("T", Grant, ApiKey)
 
 
-def check_database_settings(url: str, schema: str | None) -> None:
-    """Raise `ValueError` for a configuration that can never work (checked before any connection is tried)."""
-    if url.startswith("sqlite"):
-        if ":memory:" in url or url.rstrip("/").endswith(":"):
-            raise ValueError("SQLite must be a file: one in-memory connection corrupts under concurrent sessions")
-    elif not url.startswith("postgresql"):
-        raise ValueError("the database URL must be sqlite+aiosqlite:///<file> or postgresql+asyncpg://…")
-    elif schema is not None and not SCHEMA_PATTERN.fullmatch(schema):
-        raise ValueError(f"not a plain schema name: {schema!r}")
-
-
 class SqlStore:
-    """Auth's durable state. Build with `await SqlStore.open(url, schema, keyring=…)`; `close()` when done."""
+    """Auth's durable state in `database`. `await create()` once before use (a start-up step); `close()` when done
+    (it disposes the database's engine)."""
 
-    def __init__(
-        self, engine: AsyncEngine, root_engine: AsyncEngine, keyring: Keyring, random_bytes: RandomBytes
-    ) -> None:
-        self._engine = engine
-        self._root_engine = root_engine
+    def __init__(self, database: Database, keyring: Keyring, random_bytes: RandomBytes = os.urandom) -> None:
+        self.database = database
         self._keyring = keyring
         self._random_bytes = random_bytes
+        self._session = database.session
 
     @classmethod
     async def open(
         cls, url: str, schema: str | None = None, *, keyring: Keyring, random_bytes: RandomBytes = os.urandom
     ) -> SqlStore:
-        """Connect, create the schema (PostgreSQL) and the tables if missing, and encrypt any key found in clear.
-
-        Raises `KeyUnreadable`/`UnknownKek` when a stored signing key does not decrypt with `keyring`.
-        """
-        check_database_settings(url, schema)
-        sqlite = url.startswith("sqlite")
-        connect_args: dict[str, Any] = {"timeout": 30} if sqlite else {}
-        root = create_async_engine(url, connect_args=connect_args, pool_pre_ping=not sqlite)
-        engine = root
-        if not sqlite and schema:
-            engine = root.execution_options(schema_translate_map={None: schema})
-        store = cls(engine, root, keyring, random_bytes)
+        """A store on a new `Database(url, schema)`, created; for tests and tools."""
+        store = cls(Database(url, schema), keyring, random_bytes)
         try:
-            async with engine.begin() as conn:
-                if engine is not root:
-                    await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
-                await conn.run_sync(AuthTable.metadata.create_all)
-            await store._protect_signing_keys()
-        except (OperationalError, InterfaceError, OSError, TimeoutError) as exc:
-            await root.dispose()
-            raise DatabaseUnavailable(f"database unreachable: {type(exc).__name__}") from exc
+            await store.create()
         except BaseException:
-            await root.dispose()
+            await store.close()
             raise
         return store
 
-    async def close(self) -> None:
-        await self._root_engine.dispose()
+    async def create(self) -> None:
+        """Create the schema (PostgreSQL) and the tables if missing, and encrypt any key found in clear.
 
-    @asynccontextmanager
-    async def _session(self) -> AsyncIterator[AsyncSession]:
-        try:
-            async with AsyncSession(self._engine, expire_on_commit=False) as session:
-                yield session
-        except (OperationalError, InterfaceError, OSError, TimeoutError) as exc:
-            raise DatabaseUnavailable(f"database unreachable: {type(exc).__name__}") from exc
+        Raises `KeyUnreadable`/`UnknownKek` when a stored signing key does not decrypt with the keyring.
+        """
+        await self.database.create_all(AuthTable.metadata)
+        async with translate_errors():
+            await self._protect_signing_keys()
+
+    async def close(self) -> None:
+        await self.database.dispose()
+
+    async def ping(self) -> None:
+        await self.database.ping()
 
     async def _protect_signing_keys(self) -> None:
         """Decrypt every stored key (so a wrong KEK fails here), then encrypt under the current KEK those that are
         in clear or under an older KEK."""
-        async with self._engine.connect() as conn:
-            stored = [
-                (kid, value) for kid, value in await conn.execute(select(SigningKeyRow.kid, SigningKeyRow.private_key))
-            ]
+        engine = self.database.engine
+        async with engine.connect() as conn:
+            result = await conn.execute(select(col(SigningKeyRow.kid), col(SigningKeyRow.private_key)))
+            stored: list[tuple[str, str]] = [(kid, value) for kid, value in result]
         private = {kid: unwrap(value, kid, self._keyring) for kid, value in stored}
         stale = [(kid, value) for kid, value in stored if needs_rewrap(value, self._keyring)]
         if not stale:
             return
-        sqlite = self._engine.dialect.name == "sqlite"
-        async with self._engine.begin() as conn:
+        sqlite = not self.database.is_postgres
+        async with engine.begin() as conn:
             if sqlite:
                 # Freed space is overwritten with zeros, so the clear value does not linger in the file.
                 await conn.execute(text("PRAGMA secure_delete = ON"))
@@ -136,24 +109,22 @@ class SqlStore:
                     .values(private_key=wrap(private[kid], kid, self._keyring, self._random_bytes))
                 )
         if sqlite:
-            async with self._root_engine.connect() as conn:
+            # Rebuild the file (no free page keeps an old copy) and fold the WAL into it.
+            async with engine.connect() as conn:
                 autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
                 await autocommit.execute(text("VACUUM"))
                 await autocommit.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
         clear = [kid for kid, value in stale if not is_wrapped(value)]
+        current = self._keyring.current.id
         if clear:
             log.warning(
                 "encrypted %d signing key(s) found in clear in the database (%s) under KEK %s",
                 len(clear),
                 ", ".join(clear),
-                self._keyring.current.id,
+                current,
             )
         if len(stale) > len(clear):
-            log.info("re-encrypted %d signing key(s) under KEK %s", len(stale) - len(clear), self._keyring.current.id)
-
-    async def ping(self) -> None:
-        async with self._session() as s:
-            await s.exec(select(1))
+            log.info("re-encrypted %d signing key(s) under KEK %s", len(stale) - len(clear), current)
 
     # -- tenants -------------------------------------------------------------------------------------------------
 
@@ -163,7 +134,7 @@ class SqlStore:
             try:
                 await s.commit()
             except IntegrityError:
-                raise TenantExists(f"a tenant named {tenant.name!r} already exists") from None
+                raise TenantExists(f"a tenant named {clip(tenant.name)!r} already exists") from None
 
     async def get_tenant(self, tenant_id: str) -> Tenant | None:
         async with self._session() as s:
@@ -203,7 +174,7 @@ class SqlStore:
         async def load(s: AsyncSession) -> Grant:
             row = await s.get(GrantRow, grant_id)
             if row is None:
-                raise GrantNotFound(f"no grant {grant_id!r}")
+                raise GrantNotFound(f"no grant {clip(grant_id)!r}")
             return grant_of(row)
 
         return await self._update(GrantRow, grant_id, load, change, grant_values)
@@ -231,7 +202,7 @@ class SqlStore:
         async def load(s: AsyncSession) -> ApiKey:
             row = await s.get(ApiKeyRow, key_id)
             if row is None:
-                raise ApiKeyNotFound(f"no API key {key_id!r}")
+                raise ApiKeyNotFound(f"no API key {clip(key_id)!r}")
             return api_key_of(row)
 
         return await self._update(ApiKeyRow, key_id, load, change, api_key_values)
@@ -274,4 +245,4 @@ class SqlStore:
                     await s.commit()
                     return following, True
                 await s.rollback()
-        raise Conflict(f"{key} is being changed by others; try again")
+        raise Conflict(f"{clip(key)} is being changed by others; try again")

@@ -14,14 +14,13 @@ a value.
 from __future__ import annotations
 
 import logging
-import os
 import secrets
-import stat
 from pathlib import Path
 
 from tollgate_auth.domain.errors import ConfigurationError
 from tollgate_auth.domain.keywrap import KEY_BYTES, Kek, Keyring, b64url_decode, b64url_encode
 from tollgate_auth.settings import Settings
+from tollgate_servicekit.secretfiles import SecretMissing, create_private_file, read_private_file
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +54,12 @@ def new_kek_text() -> str:
 
 def read_kek_file(path: Path) -> list[Kek]:
     """Every KEK in the file, oldest first."""
-    if stat.S_IMODE(path.stat().st_mode) & 0o077:
-        log.warning("signing-key KEK file %s is readable by group or others; chmod 600 it", path)
+    try:
+        content = read_private_file(path, name="signing-key KEK").get_secret_value()  # warns if others may read it
+    except SecretMissing:
+        raise ConfigurationError(f"signing-key KEK file {path} holds no key") from None
     keks: list[Kek] = []
-    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, raw in enumerate(content.splitlines(), start=1):
         line = raw.split("#", 1)[0].strip()
         if not line:
             continue
@@ -74,31 +75,10 @@ def read_kek_file(path: Path) -> list[Kek]:
 def generate_kek_file(path: Path, kek_id: str) -> list[Kek]:
     """Write a new KEK file (mode 0600 in a directory made 0700; never over one another process wrote first)."""
     kek = _kek(kek_id, new_kek_text(), f"{ENV}SIGNING_KEK_ID")
-    _private_dir(path.parent)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return read_kek_file(path)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(f"{FILE_HEADER}{kek.id} {b64url_encode(kek.key)}\n")
-        handle.flush()
-        os.fsync(handle.fileno())
+    if not create_private_file(path, f"{FILE_HEADER}{kek.id} {b64url_encode(kek.key)}\n"):
+        return read_kek_file(path)  # another process generated it first: use theirs
     log.info("generated a new signing-key KEK (id %s) in %s (mode 0600)", kek.id, path)
     return [kek]
-
-
-def _private_dir(path: Path) -> None:
-    """Create `path` and missing parents 0700 (existing directories are left as they are)."""
-    missing: list[Path] = []
-    while not path.exists():
-        missing.append(path)
-        path = path.parent
-    for directory in reversed(missing):
-        try:
-            directory.mkdir(mode=0o700)
-        except FileExistsError:
-            continue
-        directory.chmod(0o700)  # mkdir's mode passes through the umask
 
 
 def _kek(kek_id: str, encoded: str, where: str) -> Kek:

@@ -1,15 +1,15 @@
-"""Dependencies: the runtime, the ready service, the admin-key check."""
+"""Dependencies: the runtime, the ready service, the admin-key check (servicekit's guard)."""
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
+from pydantic import SecretStr
 
-from tollgate_auth.domain.errors import NotReady, Unauthorized
 from tollgate_auth.runtime import Runtime
 from tollgate_auth.service import AuthService
+from tollgate_servicekit.admin import admin_guard
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -27,14 +27,9 @@ def get_service(runtime: RuntimeDep) -> AuthService:
 ServiceDep = Annotated[AuthService, Depends(get_service)]
 
 
-def require_admin(runtime: RuntimeDep, authorization: Annotated[str | None, Header()] = None) -> None:
-    """`Authorization: Bearer <admin key>`, compared in constant time."""
-    expected = runtime.admin_key
-    if expected is None:
-        raise NotReady("auth is starting; try again shortly")
-    scheme, _, presented = (authorization or "").partition(" ")
-    presented = presented.strip()
-    if scheme.lower() != "bearer" or not presented:
-        raise Unauthorized("missing admin key: send 'Authorization: Bearer <admin key>'")
-    if not hmac.compare_digest(presented.encode(), expected.get_secret_value().encode()):
-        raise Unauthorized("invalid admin key")
+def _admin_key(request: Request) -> SecretStr | None:
+    return get_runtime(request).admin_key
+
+
+require_admin = admin_guard(_admin_key)
+"""`Authorization: Bearer <admin key>`, compared in constant time; 401 otherwise."""

@@ -1,37 +1,57 @@
-"""Why auth refuses or fails a request. The HTTP edge (`api/errors.py`) maps each branch to a status.
+"""Why auth refuses or fails a request. `app.py` maps each branch to a status (servicekit's error handlers).
 
 ```
-AuthError                    every failure auth explains to its caller; `code` is a stable snake_case string
-├── InvalidRequest           the input breaks a rule                          invalid_request
-├── Unauthorized             missing or wrong admin key                       invalid_credential
-├── NotFound                 the named entity does not exist
+AuthError                    the request breaks a rule; `code` is a stable snake_case string
+├── InvalidRequest           the input breaks a rule                          422 invalid_request
+├── NotFound                 the named entity does not exist                  404
 │   ├── TenantNotFound                                                        tenant_not_found
 │   ├── GrantNotFound                                                         grant_not_found
 │   └── ApiKeyNotFound                                                        api_key_not_found
-├── Conflict                 the entity exists but is in the wrong state
+├── Conflict                 the entity exists but is in the wrong state      409
 │   ├── TenantExists                                                          tenant_exists
 │   └── GrantNotUsable       revoked, expired, pending or denied              grant_revoked, grant_expired, …
-├── Unavailable              a dependency is down; retrying later may succeed
-│   ├── NotReady             still starting (database, bus or streams)        not_ready
-│   ├── DatabaseUnavailable  the database did not answer                      database_unavailable
-│   └── BusUnavailable       the bus is down or did not acknowledge           bus_unavailable
 └── ConfigurationError       only the operator can fix it; retrying never helps   configuration_error
     ├── UnknownKek           a stored signing key names a KEK that is not configured   unknown_kek
     └── KeyUnreadable        a stored signing key does not decrypt (wrong KEK, altered row)   key_unreadable
+
+Unavailable (servicekit)     a dependency is down; retrying later may succeed  503
+├── NotReady                 still starting (database, bus or streams)        not_ready
+├── StoreUnavailable         the database did not answer (servicekit)         store_unavailable
+└── BusUnavailable           the bus is down or did not acknowledge (servicekit)   bus_unavailable
 ```
 
-Start-up stops at a `ConfigurationError` instead of retrying; it never reaches a request.
-
-Messages are one readable line and never hold a secret.
+A missing or wrong admin key is servicekit's admin guard (401 `invalid_credential`). Start-up stops at a
+`ConfigurationError` instead of retrying; it never reaches a request. Messages are one readable line, never
+hold a secret, and repeat a submitted value only clipped (`tollgate_servicekit.redaction.clip`).
 """
 
 from __future__ import annotations
 
 from tollgate_contracts import ErrorCode
+from tollgate_servicekit.errors import BusUnavailable, StoreUnavailable, Unavailable
+
+__all__ = [
+    "ApiKeyNotFound",
+    "AuthError",
+    "BusUnavailable",
+    "ConfigurationError",
+    "Conflict",
+    "GrantNotFound",
+    "GrantNotUsable",
+    "InvalidRequest",
+    "KeyUnreadable",
+    "NotFound",
+    "NotReady",
+    "StoreUnavailable",
+    "TenantExists",
+    "TenantNotFound",
+    "Unavailable",
+    "UnknownKek",
+]
 
 
 class AuthError(Exception):
-    """Base of every error auth reports to a caller."""
+    """Base of every refusal auth explains to its caller."""
 
     code: str = ErrorCode.INTERNAL.value
 
@@ -44,10 +64,6 @@ class AuthError(Exception):
 
 class InvalidRequest(AuthError):
     code = ErrorCode.INVALID_REQUEST.value
-
-
-class Unauthorized(AuthError):
-    code = ErrorCode.INVALID_CREDENTIAL.value
 
 
 class NotFound(AuthError):
@@ -78,22 +94,6 @@ class GrantNotUsable(Conflict):
     code = "grant_not_active"
 
 
-class Unavailable(AuthError):
-    code = "unavailable"
-
-
-class NotReady(Unavailable):
-    code = "not_ready"
-
-
-class DatabaseUnavailable(Unavailable):
-    code = "database_unavailable"
-
-
-class BusUnavailable(Unavailable):
-    code = "bus_unavailable"
-
-
 class ConfigurationError(AuthError):
     code = "configuration_error"
 
@@ -104,3 +104,9 @@ class UnknownKek(ConfigurationError):
 
 class KeyUnreadable(ConfigurationError):
     code = "key_unreadable"
+
+
+class NotReady(Unavailable):
+    """Auth is still starting, or cannot start; 503 until it is ready."""
+
+    code = "not_ready"

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from tollgate_auth.domain.errors import GrantNotUsable, InvalidRequest
 from tollgate_contracts import Capability, ErrorCode, GrantState, GrantStatus, usd_to_micro
+from tollgate_servicekit.redaction import clip
 
 PROVIDER_PATTERN = re.compile(r"[a-z][a-z0-9_-]{0,62}")
 MAX_MODELS = 100
@@ -62,7 +63,8 @@ class GrantRequest:
 def parse_provider(raw: str) -> str:
     if not PROVIDER_PATTERN.fullmatch(raw):
         raise InvalidRequest(
-            f"provider: {raw!r} is not a provider name (lowercase letters, digits, '-' or '_', starting with a letter)"
+            f"provider: {clip(raw)!r} is not a provider name "
+            "(lowercase letters, digits, '-' or '_', starting with a letter)"
         )
     return raw
 
@@ -77,7 +79,9 @@ def parse_models(raw: Sequence[str]) -> tuple[str, ...]:
         raise InvalidRequest(f"models: at most {MAX_MODELS} entries")
     for model in raw:
         if not model or len(model) > MAX_MODEL_LENGTH or any(ch.isspace() for ch in model) or not model.isprintable():
-            raise InvalidRequest(f"models: {model!r} is not a model name (1-{MAX_MODEL_LENGTH} characters, no spaces)")
+            raise InvalidRequest(
+                f"models: {clip(model)!r} is not a model name (1-{MAX_MODEL_LENGTH} characters, no spaces)"
+            )
     return tuple(dict.fromkeys(raw))
 
 
@@ -96,7 +100,9 @@ def parse_capabilities(raw: Sequence[str] | None, provider: str) -> tuple[Capabi
     parsed = []
     for value in raw:
         if value not in known:
-            raise InvalidRequest(f"capabilities: unknown capability {value!r} (expected one of {', '.join(known)})")
+            raise InvalidRequest(
+                f"capabilities: unknown capability {clip(value)!r} (expected one of {', '.join(known)})"
+            )
         parsed.append(known[value])
     return tuple(dict.fromkeys(parsed))
 
@@ -112,7 +118,8 @@ def parse_budget(raw: str | int | float | None) -> int | None:
     try:
         micro = usd_to_micro(text)
     except ValueError as exc:
-        raise InvalidRequest(f"budget_usd: {exc}") from None
+        # The parser's message quotes the amount: clipped, so a megabyte "amount" is not sent back.
+        raise InvalidRequest(f"budget_usd: {clip(exc, 120)}") from None
     if micro > MAX_BUDGET_MICRO_USD:
         raise InvalidRequest(f"budget_usd: at most {MAX_BUDGET_MICRO_USD // 1_000_000} dollars")
     return micro
