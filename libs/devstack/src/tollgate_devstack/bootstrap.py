@@ -1,4 +1,8 @@
-"""After the services are ready: register the mock provider on keyvault as `openai` and `anthropic`.
+"""Before the proxy starts: register the mock provider on keyvault as `openai` and `anthropic`.
+
+The stack runs this once auth, keyvault and metering are ready and only then starts the proxy, which
+hydrates from every state stream (these credentials included) before its `/readyz` says 200: so the
+first call made after readiness finds its provider credential.
 
 Idempotent, so a restarted embedded stack (same data, same mock key) changes
 nothing: a matching credential is kept, a stale mock registration (another
@@ -103,3 +107,15 @@ def register_mock(client: httpx.Client, *, auth_url: str, keyvault_url: str, moc
         )
         result.credentials[provider] = str(created["id"])
     return result
+
+
+def bootstrap(*, admin_key: str, auth_url: str, keyvault_url: str, mock_url: str, mock_key: str) -> Bootstrap:
+    """`register_mock` with an admin client of its own; StackError naming the failed call, never a traceback."""
+    try:
+        with httpx.Client(headers={"Authorization": f"Bearer {admin_key}"}, timeout=30.0) as admin:
+            return register_mock(
+                admin, auth_url=auth_url, keyvault_url=keyvault_url, mock_url=mock_url, mock_key=mock_key
+            )
+    except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+        # The services said ready but answered the bootstrap unexpectedly: name the call, not a traceback.
+        raise StackError(f"bootstrap failed: {type(exc).__name__}: {exc}") from exc

@@ -76,11 +76,16 @@ def service_env(
     }
     if service in DATABASE_SERVICES:
         settings.update(database.settings(service, paths))
+    if service == "auth":
+        settings["SIGNING_KEK_FILE"] = str(paths.signing_kek.resolve())
     if service == "keyvault":
         settings["KEK_FILE"] = str(paths.kek.resolve())
     if service == "proxy":
         # Usage records the bus could not take yet wait here; one spool per stack.
         settings["SPOOL_DIR"] = str((paths.home / "proxy-spool").resolve())
+    if service in ("keyvault", "proxy"):
+        # The egress guard refuses loopback upstreams; the embedded stack allow-lists its own mock, and only it.
+        settings["EGRESS_ALLOW"] = f"127.0.0.1:{ports.mock}"
     prefix = f"TOLLGATE_{service.upper()}_"
     return {prefix + key: value for key, value in settings.items()}
 

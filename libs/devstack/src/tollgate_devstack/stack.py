@@ -4,8 +4,9 @@
         stack.auth_url, stack.proxy_url, stack.admin_key
 
 `start()` brings up the bus, then auth (which ensures the streams) beside the
-mock provider, then keyvault, metering and the proxy; it waits for each
-`/readyz`, registers the mock provider on keyvault and writes `stack.json`.
+mock provider, then keyvault and metering; it registers the mock provider on
+keyvault, writes `stack.json` and starts the proxy last, waiting for each
+`/readyz` (the proxy's is 200 once its cache holds the credentials too).
 `stop()` sends SIGTERM to every service, SIGKILL to any still running after
 the grace period, then stops the bus; every port is free afterwards.
 """
@@ -21,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from tollgate_devstack.bootstrap import Bootstrap, register_mock
+from tollgate_devstack.bootstrap import Bootstrap, bootstrap
 from tollgate_devstack.layout import StackPaths, StackPorts
 from tollgate_devstack.natsserver import NatsServer
 from tollgate_devstack.ports import port_is_free
@@ -170,21 +171,19 @@ class Stack:
         with httpx.Client() as client:
             # auth ensures the streams the others consume, so it goes first.
             self._launch(client, [services["auth"], mock])
-            self._launch(client, [services["keyvault"], services["metering"], services["proxy"]])
-            admin = httpx.Client(headers={"Authorization": f"Bearer {self.admin_key}"}, timeout=30.0)
-            try:
-                with admin:
-                    self.bootstrap = register_mock(
-                        admin,
-                        auth_url=self.auth_url,
-                        keyvault_url=self.keyvault_url,
-                        mock_url=self.mock_url,
-                        mock_key=mock_key,
-                    )
-            except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
-                # The services said ready but answered the bootstrap unexpectedly: name the call, not a traceback.
-                raise StackError(f"bootstrap failed: {type(exc).__name__}: {exc}") from exc
-        self._write_stack_json()
+            self._launch(client, [services["keyvault"], services["metering"]])
+            # Ready means ready: the credentials are on the bus before the proxy starts following it, and the
+            # proxy's /readyz is 200 only once it has replayed every state stream, so the first call succeeds.
+            self.bootstrap = bootstrap(
+                admin_key=self.admin_key,
+                auth_url=self.auth_url,
+                keyvault_url=self.keyvault_url,
+                mock_url=self.mock_url,
+                mock_key=mock_key,
+            )
+            self._write_stack_json()  # a script's CLI finds the stack as soon as the proxy answers
+            self._launch(client, [services["proxy"]])
+        self._write_stack_json()  # again, with the proxy's pid
         logger.info("stack ready in %s", self.home)
 
     def _service(self, name: str, env: dict[str, str]) -> ChildProcess:
@@ -267,6 +266,10 @@ class Stack:
             "pids": pids,
             "logs": {path.stem: str(path) for path in self.log_files()},
         }
+
+    def write_stack_json(self) -> None:
+        """Write `stack.json` again, e.g. after the launcher restarted a process (its pid changed)."""
+        self._write_stack_json()
 
     def _write_stack_json(self) -> None:
         tmp = self.paths.stack_json.with_suffix(".json.tmp")

@@ -1,4 +1,5 @@
-"""Helpers for tests that drive a running stack from outside: the `tollgate` CLI as a subprocess, secret scans.
+"""Helpers for tests that drive a running stack from outside: `tollgate-dev` and the `tollgate` CLI as
+subprocesses, secret scans.
 
 Imported by test suites (the CLI's and tests/e2e), never by the stack itself.
 """
@@ -7,13 +8,16 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from tollgate_devstack.layout import PORT_ENV_VARS, StackPorts
 from tollgate_devstack.services import base_env, script
 
 if TYPE_CHECKING:
@@ -45,13 +49,15 @@ class Cli:
 
     home: Path | None = None
     cwd: Path | None = None
+    extra_env: Mapping[str, str] = field(default_factory=dict)
+    """Set after the rest, e.g. `TOLLGATE_AUTH_URL`, so a CLI never falls back to the default ports."""
     runs: list[CliRun] = field(default_factory=list)
 
     def env(self) -> dict[str, str]:
         env = base_env(os.environ)
         if self.home is not None:
             env["TOLLGATE_HOME"] = str(self.home)
-        return env
+        return env | dict(self.extra_env)
 
     def run(self, *args: str, stdin: str | None = None) -> CliRun:
         completed = subprocess.run(
@@ -73,6 +79,96 @@ class Cli:
         result = self.run(*args, "--json", stdin=stdin)
         assert result.returncode == 0, f"tollgate {' '.join(args)} exited {result.returncode}: {result.stderr}"
         return result.json()
+
+
+@dataclass
+class DevRun:
+    """A running `tollgate-dev` (what `make run` runs) in `cwd`, on `ports` given through the
+    `TOLLGATE_DEV_*_PORT` overrides; its stdout is collected line by line by a reader thread.
+
+    It runs in a session of its own, as a terminal's foreground job would: `interrupt()` is a Ctrl-C.
+    """
+
+    process: subprocess.Popen[str]
+    cwd: Path
+    ports: StackPorts
+    stderr_path: Path
+    lines: list[str] = field(default_factory=list)
+    done: threading.Event = field(default_factory=threading.Event)
+
+    @classmethod
+    def start(cls, cwd: Path, ports: StackPorts | None = None, env: Mapping[str, str] | None = None) -> DevRun:
+        ports = ports if ports is not None else StackPorts.free()
+        full_env = base_env(os.environ) | {PORT_ENV_VARS[name]: str(port) for name, port in ports.items()}
+        stderr_path = cwd / "tollgate-dev.stderr"
+        with stderr_path.open("w") as stderr:
+            process = subprocess.Popen(
+                [script("tollgate-dev")],
+                cwd=cwd,
+                env=full_env | dict(env or {}),
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                text=True,
+                start_new_session=True,
+            )
+        run = cls(process, cwd, ports, stderr_path)
+        threading.Thread(target=run._read, daemon=True).start()
+        return run
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line)
+        self.done.set()
+
+    @property
+    def home(self) -> Path:
+        return self.cwd / ".tollgate"
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{getattr(self.ports, name)}"
+
+    def cli_env(self) -> dict[str, str]:
+        """The service URLs for a CLI, so it never reaches a stack on the default ports."""
+        return {f"TOLLGATE_{name.upper()}_URL": self.url(name) for name in ("auth", "metering", "keyvault", "proxy")}
+
+    def text(self) -> str:
+        return "".join(self.lines)
+
+    def stderr(self) -> str:
+        return self.stderr_path.read_text(errors="replace")
+
+    def report(self) -> str:
+        return f"exit code {self.process.poll()};\nstdout:\n{self.text()}\nstderr:\n{self.stderr()}"
+
+    def wait_for_line(self, wanted: str, timeout: float) -> str:
+        """All stdout so far once a line equal to `wanted` was printed; AssertionError if it never is."""
+        deadline = time.monotonic() + timeout
+        while not any(line.strip() == wanted for line in self.lines):
+            if self.done.is_set() or time.monotonic() > deadline:
+                raise AssertionError(f"tollgate-dev never printed {wanted!r} ({self.report()})")
+            time.sleep(0.05)
+        return self.text()
+
+    def interrupt(self, timeout: float = 60.0) -> int:
+        """Ctrl-C (SIGINT to its process group); the exit code."""
+        os.killpg(self.process.pid, signal.SIGINT)
+        return self.process.wait(timeout=timeout)
+
+    def close(self) -> None:
+        """SIGKILL whatever is left of it (its children die with it) and close its stdout."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        self.done.wait(timeout=10)
+        assert self.process.stdout is not None
+        self.process.stdout.close()
+
+    def __enter__(self) -> DevRun:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def poll(read: Callable[[], T], done: Callable[[T], bool], timeout: float = 30.0, interval: float = 0.1) -> T:
