@@ -1,7 +1,8 @@
-"""Test data for the proxy: a signing key that mints delegated tokens, and state events to publish.
+"""Fixtures for the proxy's tests: the test-data builders of `tollgate_proxy.testing`, and an integration stack.
 
-The signer is the test's own Ed25519 key whose public JWK the tests publish as
-SigningKeyState: test data standing where auth would be, not a mock of auth.
+The stack is a real NATS, a real provider stand-in over HTTP, a keyvault-seal
+responder and the proxy under uvicorn; tests of the request path that need
+none of those use `tollgate_proxy.testing.Harness` instead.
 """
 
 from __future__ import annotations
@@ -10,27 +11,22 @@ import asyncio
 import base64
 import json
 import os
-import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
 import anthropic
-import jwt
 import nats
 import openai
 import pytest
 import uvicorn
 from aiohttp import web
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from jwt.algorithms import OKPAlgorithm
 from nats.aio.msg import Msg
 from nats.js.api import DeliverPolicy
 
@@ -38,69 +34,19 @@ from tollgate_contracts import (
     SEAL_INFO,
     Capability,
     CredentialState,
-    CredentialStatus,
     ErrorCode,
     GrantState,
-    GrantStatus,
     SealReply,
     SealRequest,
-    SigningKeyState,
-    SigningKeyStatus,
     StateEvent,
     UsageRecorded,
-    new_id,
 )
 from tollgate_contracts.bus import ensure_streams
 from tollgate_devstack.natsserver import NatsServer
 from tollgate_devstack.ports import free_port
 from tollgate_proxy.app import ProxyApp, create_app
 from tollgate_proxy.settings import Settings
-
-
-class Signer:
-    """An Ed25519 key that signs delegated tokens the way auth does."""
-
-    def __init__(self, kid: str, issuer: str = "tollgate", audience: str = "tollgate-proxy") -> None:
-        self.kid = kid
-        self.issuer = issuer
-        self.audience = audience
-        self.private_key = Ed25519PrivateKey.generate()
-
-    def jwk(self) -> dict[str, str]:
-        jwk: dict[str, str] = OKPAlgorithm.to_jwk(self.private_key.public_key(), as_dict=True)
-        return {**jwk, "kid": self.kid, "alg": "EdDSA", "use": "sig"}
-
-    def state(self, version: int = 1, **changes: Any) -> SigningKeyState:
-        fields: dict[str, Any] = {
-            "producer": "test",
-            "state_version": version,
-            "kid": self.kid,
-            "jwk": self.jwk(),
-            "status": SigningKeyStatus.ACTIVE,
-        }
-        fields.update(changes)
-        return SigningKeyState(**fields)
-
-    def claims(self, grant_id: str, tenant_id: str, ttl: int = 900, **changes: Any) -> dict[str, Any]:
-        now = int(time.time())
-        claims: dict[str, Any] = {
-            "iss": self.issuer,
-            "aud": self.audience,
-            "sub": grant_id,
-            "tid": tenant_id,
-            "jti": new_id("jti"),
-            "iat": now,
-            "nbf": now,
-            "exp": now + ttl,
-        }
-        claims.update(changes)
-        return {k: v for k, v in claims.items() if v is not None}
-
-    def token(self, grant_id: str = "grt_1", tenant_id: str = "tnt_1", **changes: Any) -> str:
-        return self.sign(self.claims(grant_id, tenant_id, **changes))
-
-    def sign(self, claims: dict[str, Any], headers: dict[str, Any] | None = None) -> str:
-        return jwt.encode(claims, self.private_key, algorithm="EdDSA", headers={"kid": self.kid, **(headers or {})})
+from tollgate_proxy.testing import Signer, make_credential, make_grant
 
 
 @pytest.fixture
@@ -115,38 +61,6 @@ def new_signer() -> Callable[..., Signer]:
 
 
 GrantFactory = Callable[..., GrantState]
-
-
-def make_grant(**changes: Any) -> GrantState:
-    fields: dict[str, Any] = {
-        "producer": "test",
-        "state_version": 1,
-        "grant_id": "grt_1",
-        "tenant_id": "tnt_1",
-        "status": GrantStatus.ACTIVE,
-        "provider": "openai",
-        "models": ("gpt-4o-mini",),
-        "capabilities": (Capability.CHAT,),
-        "created_at": datetime.now(UTC) - timedelta(minutes=1),
-    }
-    fields.update(changes)
-    return GrantState(**fields)
-
-
-def make_credential(**changes: Any) -> CredentialState:
-    fields: dict[str, Any] = {
-        "producer": "test",
-        "state_version": 1,
-        "credential_id": "crd_1",
-        "tenant_id": "tnt_1",
-        "provider": "openai",
-        "api_style": "openai",
-        "base_url": "http://127.0.0.1:1",
-        "last4": "abcd",
-        "status": CredentialStatus.ACTIVE,
-    }
-    fields.update(changes)
-    return CredentialState(**fields)
 
 
 @pytest.fixture

@@ -75,6 +75,30 @@ async def test_state_published_before_start_is_there_when_ready(bare_stack: Any)
     assert cache.grants["grt_1"].status is GrantStatus.REVOKED
 
 
+async def test_forged_state_from_another_producer_or_for_another_subject_changes_nothing(stack: Any) -> None:
+    cache = stack.app.runtime.cache
+    revoked = stack.grant(grant_id=stack.OPENAI_GRANT, state_version=5, status=GrantStatus.REVOKED)
+    await stack.publish(revoked)
+    await stack.eventually(lambda: cache.grants[stack.OPENAI_GRANT].state_version == 5, "the revocation")
+    forged = revoked.model_copy(update={"state_version": 50, "status": GrantStatus.ACTIVE, "producer": "metering"})
+    await stack.publish(forged)
+    # A grant's state put on another grant's subject: it must not replace that grant either.
+    elsewhere = revoked.model_copy(update={"state_version": 60, "status": GrantStatus.ACTIVE})
+    await stack.js.publish(f"grant.state.v1.{stack.ANTHROPIC_GRANT}", elsewhere.model_dump_json().encode())
+    await stack.publish(stack.grant(grant_id="grt_marker"))
+    await stack.eventually(lambda: "grt_marker" in cache.grants, "the marker after the forgeries")
+    assert cache.grants[stack.OPENAI_GRANT].state_version == 5
+    assert cache.grants[stack.ANTHROPIC_GRANT].state_version == 1
+    assert cache.foreign_states == 1 and stack.app.runtime.follower.mismatched == 1
+    async with httpx.AsyncClient(base_url=stack.url) as http:
+        refused = await http.post(
+            "/v1/chat/completions",
+            headers={"authorization": f"Bearer {stack.token()}"},
+            json={"model": "gpt-4o-mini", "messages": MESSAGES},
+        )
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "grant_revoked"
+
+
 async def test_a_proxy_that_loses_the_bus_fails_closed_after_the_staleness_window(bare_stack: Any) -> None:
     stack = bare_stack
     await ensure_streams(stack.js)

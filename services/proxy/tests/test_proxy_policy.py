@@ -10,7 +10,6 @@ import pytest
 from tollgate_contracts import (
     BreakerState,
     BreakerStatus,
-    BudgetState,
     Capability,
     ErrorCode,
     GrantState,
@@ -18,37 +17,16 @@ from tollgate_contracts import (
 )
 from tollgate_proxy.domain.errors import Forbidden, LimitReached, ProxyError, Unavailable
 from tollgate_proxy.domain.policy import evaluate, model_allowed
+from tollgate_proxy.testing import make_budget, make_grant
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
 
 def grant(**changes: Any) -> GrantState:
-    fields: dict[str, Any] = {
-        "producer": "test",
-        "state_version": 1,
-        "grant_id": "grt_1",
-        "tenant_id": "tnt_1",
-        "status": GrantStatus.ACTIVE,
-        "provider": "openai",
-        "models": ("gpt-4o-mini", "gpt-4.1-*"),
-        "capabilities": (Capability.CHAT,),
-        "created_at": NOW - timedelta(days=1),
-    }
-    fields.update(changes)
-    return GrantState(**fields)
+    return make_grant(**{"models": ("gpt-4o-mini", "gpt-4.1-*"), "created_at": NOW - timedelta(days=1), **changes})
 
 
-def budget(**changes: Any) -> BudgetState:
-    fields: dict[str, Any] = {
-        "producer": "test",
-        "state_version": 1,
-        "grant_id": "grt_1",
-        "spent_micro_usd": 0,
-        "requests": 0,
-        "exhausted": False,
-    }
-    fields.update(changes)
-    return BudgetState(**fields)
+budget = make_budget
 
 
 def refusal(**kwargs: Any) -> ProxyError:

@@ -148,7 +148,7 @@ async def test_a_revoked_token_is_refused_while_the_grant_still_works(stack: Any
     await stack.openai(token).chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
     await stack.publish(
         TokenRevoked(
-            producer="test",
+            producer="auth",
             state_version=1,
             jti=claims["jti"],
             grant_id=stack.OPENAI_GRANT,
@@ -167,7 +167,7 @@ async def test_an_api_key_is_accepted_by_its_hash(stack: Any) -> None:
     key = "tg_" + "a1" * 20
     await stack.publish(
         ApiKeyState(
-            producer="test",
+            producer="auth",
             state_version=1,
             key_hash=hashlib.sha256(key.encode()).hexdigest(),
             key_prefix=key[:7],

@@ -160,7 +160,7 @@ def test_a_verified_token_is_served_from_the_cache_until_its_jti_is_revoked(sign
     assert auth.authenticate(token, now).grant_id == "grt_1"
     cache.apply(
         TokenRevoked(
-            producer="test",
+            producer="auth",
             state_version=1,
             jti=claims["jti"],
             grant_id="grt_1",
@@ -203,7 +203,7 @@ def test_api_keys_resolve_by_sha256_and_stop_when_revoked(signer: Any) -> None:
     auth, cache = authenticator_with(signer)
     key = "tg_" + "k" * 40
     digest = hashlib.sha256(key.encode()).hexdigest()
-    state = {"producer": "t", "key_hash": digest, "key_prefix": "tg_kkkk", "grant_id": "grt_5", "tenant_id": "tnt_5"}
+    state = {"producer": "auth", "key_hash": digest, "key_prefix": "tg_kkkk", "grant_id": "grt_5", "tenant_id": "tnt_5"}
     cache.apply(ApiKeyState(**state, state_version=1, status=ApiKeyStatus.ACTIVE))
     assert auth.authenticate(key, time.time()).grant_id == "grt_5"
     with pytest.raises(CredentialRejected, match="not valid"):

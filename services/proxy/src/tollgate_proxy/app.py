@@ -1,7 +1,7 @@
-"""The proxy as a raw ASGI app: `create_app(settings)`; the lifespan owns every connection and task.
+"""The proxy as a raw ASGI app: `create_app(settings)`; the lifespan builds the adapters, the service and the edge.
 
-Raw ASGI rather than a framework: the request path is a dict lookup on the
-path and one handler call, with nothing wrapped around it.
+The lifespan owns every connection and background task; `api.edge.Edge`
+answers HTTP once it is built (`api.edge.starting` before).
 """
 
 from __future__ import annotations
@@ -14,20 +14,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from tollgate_proxy.adapters.bus import Bus
+from tollgate_proxy.adapters.clock import SystemClock
 from tollgate_proxy.adapters.follower import PolicyFollower
 from tollgate_proxy.adapters.sealed_keys import SealedKeys
 from tollgate_proxy.adapters.upstream import Upstream
 from tollgate_proxy.adapters.usage_publisher import UsagePublisher
-from tollgate_proxy.api.asgi import Receive, Scope, Send, send_json
-from tollgate_proxy.api.errors import send_error
-from tollgate_proxy.api.forward import Forwarder
-from tollgate_proxy.api.routes import ROUTES
-from tollgate_proxy.authenticator import Authenticator
-from tollgate_proxy.domain.dialects import Dialect
-from tollgate_proxy.domain.errors import MethodNotAllowed, NotFound
+from tollgate_proxy.api.asgi import Receive, Scope, Send
+from tollgate_proxy.api.edge import Edge, starting
 from tollgate_proxy.domain.ratelimit import RateLimiter
 from tollgate_proxy.policy_cache import PolicyCache
 from tollgate_proxy.readiness import Readiness
+from tollgate_proxy.service import ProxyService
 from tollgate_proxy.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -43,8 +40,12 @@ class Runtime:
     readiness: Readiness
     sealed_keys: SealedKeys
     publisher: UsagePublisher
-    forwarder: Forwarder
-    limiter: RateLimiter
+    service: ProxyService
+    edge: Edge
+
+    @property
+    def limiter(self) -> RateLimiter:
+        return self.service.limiter
 
 
 async def _supervise(name: str, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
@@ -84,17 +85,18 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
     publisher = UsagePublisher(
         bus, spool_dir=settings.spool_dir, proxy_id=settings.proxy_id, resend_interval=settings.spool_resend_seconds
     )
-    limiter = RateLimiter()
-    forwarder = Forwarder(
-        cache=cache,
-        authenticator=Authenticator(cache, issuer=settings.issuer, audience=settings.audience),
-        readiness=readiness,
+    service = ProxyService(
+        policy=cache,
         sealed_keys=sealed_keys,
         upstream=upstream,
-        publisher=publisher,
+        usage=publisher,
+        readiness=readiness,
+        clock=SystemClock(),
+        issuer=settings.issuer,
+        audience=settings.audience,
         producer=f"proxy/{settings.proxy_id}",
         max_body_bytes=settings.max_body_bytes,
-        limiter=limiter,
+        fresh_state_wait=settings.fresh_state_wait_seconds,
     )
     await upstream.start()
     background = [
@@ -107,7 +109,7 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
     ]
     publishing = asyncio.create_task(_supervise("usage-publisher", publisher.run), name="tollgate-proxy-usage")
     try:
-        yield Runtime(cache, bus, follower, readiness, sealed_keys, publisher, forwarder, limiter)
+        yield Runtime(cache, bus, follower, readiness, sealed_keys, publisher, service, Edge(service, readiness))
     finally:
         publisher.stop()
         await publishing  # every queued record is published or spooled before the bus goes
@@ -134,28 +136,11 @@ class ProxyApp:
             await self._lifespan(receive, send)
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path: str = scope["path"]
-        route = ROUTES.get(path)
         runtime = self.runtime
-        if route is not None:
-            if scope["method"] != route.method:
-                error = MethodNotAllowed(f"{path} takes {route.method}")
-                await send_error(send, route.dialect, error)
-            elif runtime is None:
-                await send_json(send, 503, {"status": "starting", "detail": "lifespan has not started"})
-            else:
-                await runtime.forwarder(route, scope, receive, send)
-        elif path == "/healthz":
-            await send_json(send, 200, {"status": "ok"})
-        elif path == "/readyz":
-            detail = runtime.readiness.detail() if runtime is not None else "starting"
-            if detail is None:
-                await send_json(send, 200, {"status": "ready"})
-            else:
-                await send_json(send, 503, {"status": "starting", "detail": detail})
+        if runtime is not None:
+            await runtime.edge(scope, receive, send)
         else:
-            dialect = Dialect.ANTHROPIC if path.startswith("/v1/messages") else Dialect.OPENAI
-            await send_error(send, dialect, NotFound(f"no route {path}"))
+            await starting(scope, send)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         await receive()  # lifespan.startup

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from tollgate_contracts import ApiKeyStatus, ErrorCode
 from tollgate_proxy.domain.errors import CredentialRejected
 from tollgate_proxy.domain.tokens import CLOCK_SKEW_SECONDS, TokenClaims, VerificationKey, verify_token
-from tollgate_proxy.policy_cache import PolicyCache
+from tollgate_proxy.ports import PolicySource
 
 API_KEY_PREFIX = "tg_"
 
@@ -38,7 +38,7 @@ class _Verified:
 class Authenticator:
     """Resolves a credential to a Principal, or raises CredentialRejected (401)."""
 
-    def __init__(self, cache: PolicyCache, *, issuer: str, audience: str, max_cached_tokens: int = 100_000) -> None:
+    def __init__(self, cache: PolicySource, *, issuer: str, audience: str, max_cached_tokens: int = 100_000) -> None:
         self._cache = cache
         self._issuer = issuer
         self._audience = audience

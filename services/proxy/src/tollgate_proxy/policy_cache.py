@@ -1,8 +1,11 @@
 """The proxy's in-memory copy of every policy entity, fed by the bus, read on every request.
 
 Each entity is kept at the highest `state_version` seen: replays, republishes
-and out-of-order deliveries of older states change nothing. Everything is
-plain dict lookups; the event loop is the only writer, so no locks.
+and out-of-order deliveries of older states change nothing. A state whose
+producer does not own its subject (`domain.ownership`) is ignored, counted and
+logged once per subject. Everything is plain dict lookups; the event loop is
+the only writer, so no locks. A request may wait briefly for a grant or a
+signing key that has not arrived yet (`arrivals`).
 """
 
 from __future__ import annotations
@@ -23,12 +26,16 @@ from tollgate_contracts import (
     StateEvent,
     TokenRevoked,
 )
+from tollgate_proxy.arrivals import Arrivals
 from tollgate_proxy.domain import policy
+from tollgate_proxy.domain.ownership import owner_of, published_by_owner
 from tollgate_proxy.domain.tokens import VerificationKey, load_key
 
 logger = logging.getLogger(__name__)
 
 _PRUNE_EVERY = 1024
+_MAX_WARNED_SUBJECTS = 10_000
+_SHOWN_PRODUCER = 64
 
 CredentialListener = Callable[[CredentialState], None]
 
@@ -50,6 +57,11 @@ class PolicyCache:
         self._unreported: dict[str, int] = {}
         self._revocations_since_prune = 0
         self._credential_listeners: list[CredentialListener] = []
+        self._grant_arrivals = Arrivals()
+        self._key_arrivals = Arrivals()
+        self._warned_subjects: set[str] = set()
+        self.foreign_states = 0
+        """State events ignored because their producer does not own their subject (for tests and metrics)."""
         self._apply: dict[type[StateEvent], Callable[[StateEvent], bool]] = {
             GrantState: self._grant,
             ApiKeyState: self._api_key,
@@ -69,7 +81,40 @@ class PolicyCache:
         handler = self._apply.get(type(event))
         if handler is None:
             raise TypeError(f"not a policy state: {type(event).__name__}")
+        if not published_by_owner(event):
+            self._foreign(event)
+            return False
         return handler(event)
+
+    def _foreign(self, event: StateEvent) -> None:
+        self.foreign_states += 1
+        subject = event.subject
+        if subject in self._warned_subjects or len(self._warned_subjects) >= _MAX_WARNED_SUBJECTS:
+            return
+        self._warned_subjects.add(subject)
+        logger.warning(
+            "ignoring %s on %s from producer %r: only %s publishes it",
+            type(event).__name__,
+            subject,
+            event.producer[:_SHOWN_PRODUCER],
+            owner_of(event),
+        )
+
+    # --- waiting for state that has not arrived yet ----------------------------------
+
+    async def wait_for_grant(self, grant_id: str, within: float) -> GrantState | None:
+        """The grant, waiting up to `within` seconds for its first state if it is not here yet."""
+        grant = self.grants.get(grant_id)
+        if grant is None and within > 0 and await self._grant_arrivals.wait(grant_id, within):
+            grant = self.grants.get(grant_id)
+        return grant
+
+    async def wait_for_signing_key(self, kid: str, within: float) -> VerificationKey | None:
+        """The verification key `kid`, waiting up to `within` seconds for it if it is not here yet."""
+        key = self.verification_keys.get(kid)
+        if key is None and within > 0 and await self._key_arrivals.wait(kid, within):
+            key = self.verification_keys.get(kid)
+        return key
 
     # --- reads on the request path -------------------------------------------------
 
@@ -106,6 +151,7 @@ class PolicyCache:
         if not self._newer(self.grants.get(event.grant_id), event):
             return False
         self.grants[event.grant_id] = event
+        self._grant_arrivals.arrived(event.grant_id)
         return True
 
     def _api_key(self, event: StateEvent) -> bool:
@@ -141,6 +187,7 @@ class PolicyCache:
         except ValueError as exc:
             self.verification_keys.pop(event.kid, None)
             logger.error("refusing signing key %s: %s", event.kid, exc)
+        self._key_arrivals.arrived(event.kid)  # a refused key wakes its waiters too: they fail at once
         return True
 
     def _credential(self, event: StateEvent) -> bool:

@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     staleness_seconds: float = Field(
         default=60.0, gt=0, description="How long the proxy serves from its cache without bus contact."
     )
+    fresh_state_wait_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        description="How long a request whose token verified waits for its grant or signing key to arrive.",
+    )
     seal_timeout_seconds: float = Field(default=2.0, gt=0, description="How long to wait for keyvault's sealed key.")
     spool_dir: Path = Field(default=Path(".tollgate/proxy-spool"), description="Where unsent usage records wait.")
     spool_resend_seconds: float = Field(default=5.0, gt=0, description="How often the spool is replayed.")

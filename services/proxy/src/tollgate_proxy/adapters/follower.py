@@ -4,6 +4,12 @@ One nats-py ordered consumer per stream (ephemeral, flow-controlled, reset by
 the client on a gap or a missed heartbeat). A stream counts as caught up when a
 message arrives with nothing pending behind it, or when it had nothing to
 deliver at all; the proxy is hydrated when every stream is caught up.
+
+A message whose body names another entity than its subject does (a grant
+state for `grt_B` on `grant.state.v1.grt_A`) is ignored: every publisher puts
+a state on its own subject, and the stream keeps one message per subject, so a
+mismatched one could shadow the real state of its entity. Whether the producer
+owns the subject is the cache's check (`domain.ownership`).
 """
 
 from __future__ import annotations
@@ -36,6 +42,8 @@ from tollgate_proxy.policy_cache import PolicyCache
 
 logger = logging.getLogger(__name__)
 
+_MAX_WARNED = 10_000
+
 STATE_MODELS: dict[str, type[StateEvent]] = {
     model.subject_prefix: model
     for model in (GrantState, ApiKeyState, TokenRevoked, SigningKeyState, CredentialState, BudgetState, BreakerState)
@@ -57,6 +65,9 @@ class PolicyFollower:
         self._streams = tuple(streams)
         self._waiting = {spec.name for spec in self._streams}
         self.hydrated = asyncio.Event()
+        self._warned: set[str] = set()
+        self.mismatched = 0
+        """Messages ignored because their body is not the state of their subject's entity."""
 
     @property
     def waiting_for(self) -> list[str]:
@@ -115,9 +126,20 @@ class PolicyFollower:
         except ValidationError as exc:
             logger.error("ignoring malformed %s on %s: %d errors", model.__name__, msg.subject, exc.error_count())
         else:
-            self._cache.apply(event)
+            if event.subject == msg.subject:
+                self._cache.apply(event)
+            else:
+                self._mismatch(msg.subject, event)
         if spec.name in self._waiting and msg.metadata.num_pending == 0:
             self._caught_up(spec.name)
+
+    def _mismatch(self, subject: str, event: StateEvent) -> None:
+        self.mismatched += 1
+        if subject not in self._warned and len(self._warned) < _MAX_WARNED:
+            self._warned.add(subject)
+            logger.warning(
+                "ignoring %s on %s: its body is the state of %s", type(event).__name__, subject, event.key[:64]
+            )
 
     def _caught_up(self, name: str) -> None:
         if name not in self._waiting:

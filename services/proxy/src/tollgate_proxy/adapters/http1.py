@@ -1,10 +1,9 @@
-"""One keep-alive HTTP/1.1 connection to a provider, and the response read from it, on an asyncio protocol.
+"""One keep-alive HTTP/1.1 connection to a provider on an asyncio protocol, feeding its `Response`.
 
 Responses are parsed by httptools (llhttp, the parser uvicorn uses for the
 proxy's own side), which also undoes chunked transfer coding. The body is
-handed over chunk by chunk as it arrives; when the reader falls behind by
-more than `HIGH_WATER` bytes the socket stops being read until it catches up,
-so a slow client slows the provider down instead of filling memory.
+handed over chunk by chunk as it arrives (`adapters.response`, with its
+back-pressure on the socket).
 
 A connection carries one exchange at a time. It goes back to its pool as soon
 as the response is complete and the server keeps it alive (the body already
@@ -18,104 +17,15 @@ and their messages never carry the URL or a header.
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import Callable
 from typing import cast
 
 import httptools
 
+from tollgate_proxy.adapters.response import HIGH_WATER, LOW_WATER, Response
 from tollgate_proxy.domain.errors import ProxyError, UpstreamFailed, UpstreamTimedOut
 
-HIGH_WATER = 256 * 1024
-LOW_WATER = 64 * 1024
-
-
-class Response:
-    """A provider's answer: status and headers once they arrived, the body as it arrives."""
-
-    __slots__ = ("_chunks", "_conn", "_done", "_error", "_size", "_waiter", "headers", "status")
-
-    def __init__(self) -> None:
-        self.status = 0
-        self.headers: dict[str, str] = {}
-        """Lower-case names; a repeated header's values joined with `, `."""
-        self._chunks: deque[bytes] = deque()
-        self._size = 0
-        self._done = False
-        self._error: ProxyError | None = None
-        self._waiter: asyncio.Future[None] | None = None
-        self._conn: Connection | None = None
-
-    async def next_chunk(self) -> bytes | None:
-        """The next piece of the body, or None at its end; raises UpstreamFailed/UpstreamTimedOut if it broke."""
-        while not self._chunks:
-            if self._error is not None:
-                raise self._error
-            if self._done:
-                return None
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
-        chunk = self._chunks.popleft()
-        self._size -= len(chunk)
-        conn = self._conn
-        if conn is not None and conn.paused and self._size <= LOW_WATER:
-            conn.resume()
-        return chunk
-
-    async def read(self, limit: int) -> bytes:
-        """The body, or its first `limit` bytes (the rest is dropped with the connection)."""
-        parts: list[bytes] = []
-        size = 0
-        while size < limit:
-            chunk = await self.next_chunk()
-            if chunk is None:
-                break
-            parts.append(chunk)
-            size += len(chunk)
-        return b"".join(parts)[:limit]
-
-    def close(self) -> None:
-        """Stop the exchange: an unfinished body is abandoned with its connection, a reader waiting on it ends."""
-        conn = self._conn
-        if conn is not None:
-            self._conn = None
-            conn.abandon()
-        if not self._done:
-            self._fail(UpstreamFailed("the answer was abandoned"))
-
-    async def __aenter__(self) -> Response:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.close()
-
-    # --- fed by the connection ------------------------------------------------
-
-    def _feed(self, chunk: bytes) -> int:
-        self._chunks.append(chunk)
-        self._size += len(chunk)
-        self._wake()
-        return self._size
-
-    def _finish(self) -> None:
-        self._done = True
-        self._conn = None
-        self._wake()
-
-    def _fail(self, error: ProxyError) -> None:
-        if self._done or self._error is not None:
-            return
-        self._error = error
-        self._conn = None
-        self._wake()
-
-    def _wake(self) -> None:
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+__all__ = ["HIGH_WATER", "LOW_WATER", "Connection", "Response"]
 
 
 class Connection(asyncio.Protocol):

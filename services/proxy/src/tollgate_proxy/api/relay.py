@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from tollgate_proxy.adapters.http1 import Response
 from tollgate_proxy.api.asgi import Headers, Receive, Send
 from tollgate_proxy.domain.dialects import Dialect, stream_error_event
 from tollgate_proxy.domain.errors import ProxyError, UpstreamFailed, UpstreamTimedOut
@@ -26,6 +25,7 @@ from tollgate_proxy.domain.usage import (
     from_anthropic_body,
     from_openai_body,
 )
+from tollgate_proxy.ports import UpstreamResponse
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ class UpstreamBroke(Exception):
 
 
 def response_headers(
-    response: Response, request_id: str, *, keep_length: bool, extra: Headers | None = None
+    response: UpstreamResponse, request_id: str, *, keep_length: bool, extra: Headers | None = None
 ) -> Headers:
     """The provider's headers worth passing on, plus our request id and `extra` (rate-limit headers)."""
     headers = [
@@ -57,7 +57,7 @@ def response_headers(
 
 
 async def relay_json(
-    response: Response,
+    response: UpstreamResponse,
     send: Send,
     *,
     dialect: Dialect,
@@ -91,7 +91,7 @@ async def relay_json(
 
 
 async def relay_stream(
-    response: Response,
+    response: UpstreamResponse,
     receive: Receive,
     send: Send,
     *,
@@ -147,7 +147,7 @@ async def relay_stream(
     return tracker.result(request_bytes)
 
 
-async def _watch_disconnect(receive: Receive, response: Response, client_gone: asyncio.Event) -> None:
+async def _watch_disconnect(receive: Receive, response: UpstreamResponse, client_gone: asyncio.Event) -> None:
     # The request body has been read, so the next message can only be the client going away.
     while True:
         message = await receive()

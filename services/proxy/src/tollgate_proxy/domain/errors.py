@@ -3,6 +3,7 @@
     ProxyError
     ├── InvalidRequest        400  the body is not what the endpoint takes
     ├── CredentialRejected    401  no, malformed, unknown, expired or revoked credential
+    │   └── UnknownSigningKey 401  a token's `kid` is not (yet) among the published keys
     ├── Forbidden             403  grant not active, capability or model not allowed
     ├── NotFound              404  no such route
     ├── MethodNotAllowed      405
@@ -53,6 +54,19 @@ class InvalidRequest(ProxyError):
 
 class CredentialRejected(ProxyError):
     status = 401
+
+
+class UnknownSigningKey(CredentialRejected):
+    """A token names a signing key this proxy does not hold, perhaps one auth has only just published.
+
+    `plausible` says whether its unverified claims would pass (issuer, audience, times): only then is it worth
+    waiting a moment for the key to arrive.
+    """
+
+    def __init__(self, kid: str, *, plausible: bool) -> None:
+        super().__init__(ErrorCode.INVALID_CREDENTIAL, "token was signed by an unknown key")
+        self.kid = kid
+        self.plausible = plausible
 
 
 class Forbidden(ProxyError):

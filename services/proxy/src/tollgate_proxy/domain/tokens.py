@@ -16,11 +16,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from jwt.types import Options
 
 from tollgate_contracts import ErrorCode, SigningKeyState
-from tollgate_proxy.domain.errors import CredentialRejected
+from tollgate_proxy.domain.errors import CredentialRejected, UnknownSigningKey
 
 ALGORITHM = "EdDSA"
 CLOCK_SKEW_SECONDS = 10
 """Tolerance for clocks that disagree a little between auth and this proxy."""
+MAX_KID_LENGTH = 128
+"""Longer `kid`s are never waited for (auth's are short)."""
 
 _SIGNATURE_ONLY: Options = {
     "verify_signature": True,
@@ -114,6 +116,16 @@ def check_claims(claims: Mapping[str, object], *, now: float, issuer: str, audie
     )
 
 
+def _plausible(token: str, *, now: float, issuer: str, audience: str) -> bool:
+    """Whether a token's claims, read without checking its signature, would pass."""
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+        check_claims(claims, now=now, issuer=issuer, audience=audience)
+    except (jwt.PyJWTError, CredentialRejected):
+        return False
+    return True
+
+
 def verify_token(
     token: str, keys: Mapping[str, VerificationKey], *, now: float, issuer: str, audience: str
 ) -> tuple[TokenClaims, VerificationKey]:
@@ -127,6 +139,8 @@ def verify_token(
     kid = header.get("kid")
     key = keys.get(kid) if isinstance(kid, str) else None
     if key is None:
+        if isinstance(kid, str) and 0 < len(kid) <= MAX_KID_LENGTH:
+            raise UnknownSigningKey(kid, plausible=_plausible(token, now=now, issuer=issuer, audience=audience))
         raise _invalid("token was signed by an unknown key")
     if key.not_after is not None and now > key.not_after:
         raise _invalid("token was signed by a retired key")
