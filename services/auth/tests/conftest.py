@@ -16,9 +16,9 @@ from fastapi import FastAPI
 from nats.js import JetStreamContext
 from pydantic import SecretStr
 
-from tollgate_auth.adapters.kek import new_kek_text
 from tollgate_auth.app import create_app
 from tollgate_auth.settings import Settings
+from tollgate_servicekit.keyring import new_kek_text
 
 READY_TIMEOUT = 30.0
 

@@ -21,14 +21,14 @@ from pydantic import SecretStr
 from sqlalchemy import text
 
 from tollgate_auth.adapters.db import SqlStore
-from tollgate_auth.adapters.kek import load_signing_keyring, new_kek_text
+from tollgate_auth.adapters.kek import load_signing_keyring
 from tollgate_auth.adapters.signing import Ed25519Signer
 from tollgate_auth.app import create_app
 from tollgate_auth.domain import SigningKey
 from tollgate_auth.domain.errors import ConfigurationError, KeyUnreadable, UnknownKek
-from tollgate_auth.domain.keywrap import Kek, Keyring
 from tollgate_auth.settings import Settings
 from tollgate_auth.testing import random_keyring
+from tollgate_servicekit.keyring import Kek, Keyring, new_kek_text
 from tollgate_servicekit.testing import eventually
 
 from .conftest import running

@@ -20,11 +20,11 @@ from tollgate_auth.adapters.db import SqlStore
 from tollgate_auth.adapters.signing import Ed25519Signer
 from tollgate_auth.domain import TokenPolicy
 from tollgate_auth.domain.errors import ConfigurationError, NotReady, StoreUnavailable, Unavailable
-from tollgate_auth.domain.keywrap import Keyring
 from tollgate_auth.ports import Clock, Ids
 from tollgate_auth.service import AuthService
 from tollgate_auth.settings import Settings
 from tollgate_servicekit.clock import RandomIds, SystemClock
+from tollgate_servicekit.keyring import Keyring
 from tollgate_servicekit.nats import Bus
 from tollgate_servicekit.sql import Database
 from tollgate_servicekit.supervisor import Startup, Supervisor

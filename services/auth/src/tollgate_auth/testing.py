@@ -10,8 +10,8 @@ from collections.abc import Callable
 
 from tollgate_auth.domain import ApiKey, Grant, SigningKey, Tenant
 from tollgate_auth.domain.errors import ApiKeyNotFound, BusUnavailable, GrantNotFound, TenantExists
-from tollgate_auth.domain.keywrap import KEY_BYTES, Kek, Keyring
 from tollgate_contracts import Event
+from tollgate_servicekit.keyring import KEY_BYTES, Kek, Keyring
 from tollgate_servicekit.redaction import clip
 
 

@@ -36,7 +36,8 @@ from tollgate_auth.adapters.rows import (
 from tollgate_auth.adapters.tables import ApiKeyRow, AuthTable, GrantRow, SigningKeyRow, TenantRow
 from tollgate_auth.domain import ApiKey, Grant, SigningKey, Tenant
 from tollgate_auth.domain.errors import ApiKeyNotFound, Conflict, GrantNotFound, TenantExists
-from tollgate_auth.domain.keywrap import Keyring, RandomBytes, is_wrapped, needs_rewrap, unwrap, wrap
+from tollgate_auth.domain.keywrap import RandomBytes, is_wrapped, needs_rewrap, unwrap, wrap
+from tollgate_servicekit.keyring import Keyring
 from tollgate_servicekit.redaction import clip
 from tollgate_servicekit.sql import Database, translate_errors
 

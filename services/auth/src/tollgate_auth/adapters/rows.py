@@ -7,8 +7,9 @@ from typing import Any
 
 from tollgate_auth.adapters.tables import ApiKeyRow, GrantRow, SigningKeyRow, TenantRow
 from tollgate_auth.domain import ApiKey, Grant, SigningKey, Tenant
-from tollgate_auth.domain.keywrap import Keyring, RandomBytes, unwrap, wrap
+from tollgate_auth.domain.keywrap import RandomBytes, unwrap, wrap
 from tollgate_contracts import ApiKeyStatus, Capability, GrantStatus, SigningKeyStatus
+from tollgate_servicekit.keyring import Keyring
 
 
 def tenant_of(row: TenantRow) -> Tenant:
