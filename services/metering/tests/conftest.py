@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -16,11 +20,106 @@ from nats.js.errors import NotFoundError
 from tollgate_contracts import Event, Message, UsageRecorded
 from tollgate_contracts.bus import ensure_streams
 from tollgate_contracts.streams import USAGE
-from tollgate_metering.adapters.db import Database, SqlStore
+from tollgate_devstack.ports import free_port, port_is_open
+from tollgate_metering.adapters.db import SqlStore, prepare
 from tollgate_metering.runtime import USAGE_DURABLE
 from tollgate_metering.settings import Settings
+from tollgate_servicekit.sql import Database
+from tollgate_servicekit.testing import eventually
 
-ADMIN_KEY = "test-admin-key"
+ADMIN_KEY = "test-admin-key-for-metering"
+
+METERING_PASSWORD = "metering-test-password"
+ADMIN_PASSWORD = "admin-test-password"
+
+# What metering needs now that it creates no stream: look its four streams up, bind/fetch/ack its durable usage
+# consumer, follow grant state with an ordered consumer, publish budget, breaker and price state.
+METERING_PUBLISH = (
+    "budget.state.v1.>",
+    "breaker.state.v1.>",
+    "price.state.v1.>",
+    "audit.metering.v1",
+    "$JS.API.STREAM.INFO.TG_USAGE",
+    "$JS.API.STREAM.INFO.TG_GRANTS",
+    "$JS.API.STREAM.INFO.TG_BUDGETS",
+    "$JS.API.STREAM.INFO.TG_PRICES",
+    "$JS.API.CONSUMER.CREATE.TG_USAGE.metering",
+    "$JS.API.CONSUMER.CREATE.TG_USAGE.metering.>",
+    "$JS.API.CONSUMER.DURABLE.CREATE.TG_USAGE.metering",
+    "$JS.API.CONSUMER.INFO.TG_USAGE.metering",
+    "$JS.API.CONSUMER.MSG.NEXT.TG_USAGE.metering",
+    "$JS.ACK.TG_USAGE.metering.>",
+    "$JS.API.CONSUMER.CREATE.TG_GRANTS",
+    "$JS.API.CONSUMER.CREATE.TG_GRANTS.>",
+    "$JS.API.CONSUMER.INFO.TG_GRANTS.>",
+    "$JS.API.CONSUMER.DELETE.TG_GRANTS.>",
+    "$JS.FC.TG_GRANTS.>",
+)
+
+
+@dataclass
+class LockedNats:
+    """A nats-server locked like deploy/nats/nats.conf: an `admin` user (the test's own client, standing in for
+    auth) and a `metering` user with metering's least privilege, or that minus what a test takes away."""
+
+    port: int
+
+    @property
+    def admin_url(self) -> str:
+        return f"nats://admin:{ADMIN_PASSWORD}@127.0.0.1:{self.port}"
+
+    metering_password: str = METERING_PASSWORD
+
+    @property
+    def url(self) -> str:
+        """Without credentials: metering gets its user and password from its settings."""
+        return f"nats://127.0.0.1:{self.port}"
+
+
+def _start_locked_nats(workdir: Path, without: tuple[str, ...]) -> tuple[LockedNats, subprocess.Popen[bytes]]:
+    """Start the server (metering's rights minus `without`) and wait until it listens."""
+    allowed = ", ".join(f'"{subject}"' for subject in METERING_PUBLISH if subject not in without)
+    port = free_port()
+    workdir.mkdir(parents=True, exist_ok=True)
+    config = workdir / "nats.conf"
+    config.write_text(
+        f"listen: 127.0.0.1:{port}\n"
+        f'jetstream {{ store_dir: "{workdir / "js"}", sync_interval: always }}\n'
+        "authorization { users = [\n"
+        f"  {{ user: admin, password: {ADMIN_PASSWORD} }}\n"
+        f"  {{ user: metering, password: {METERING_PASSWORD}, permissions: {{\n"
+        f'      publish: {{ allow: [{allowed}] }}, subscribe: {{ allow: ["_INBOX.>"] }}, allow_responses: true }} }}\n'
+        "] }\n"
+    )
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "nats-server"), "-c", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while not port_is_open(port):
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.kill()
+            raise RuntimeError(f"nats-server did not start (exit {server.poll()})")
+        time.sleep(0.01)  # synchronous start-up of a child process: no event loop to wait on
+    return LockedNats(port), server
+
+
+@pytest.fixture
+def locked_nats(tmp_path: Path) -> Iterator[Callable[..., LockedNats]]:
+    """`locked_nats(without=(...))` starts a locked nats-server; all are stopped after the test."""
+    servers: list[subprocess.Popen[bytes]] = []
+
+    def start(without: tuple[str, ...] = ()) -> LockedNats:
+        locked, server = _start_locked_nats(tmp_path / f"locked-nats-{len(servers)}", without)
+        servers.append(server)
+        return locked
+
+    yield start
+    for server in servers:
+        server.terminate()
+        server.wait(10)
+
 
 S = TypeVar("S", bound=Message)
 
@@ -29,14 +128,25 @@ S = TypeVar("S", bound=Message)
 async def store(database: Any) -> AsyncIterator[SqlStore]:
     """A SqlStore on a fresh database (SQLite file, then a fresh PostgreSQL schema)."""
     db = Database(database.url, database.schema)
-    await db.create_all()
+    await prepare(db)
     yield SqlStore(db)
     await db.dispose()
 
 
 @pytest.fixture
-def settings(database: Any, fresh_nats: Any) -> Settings:
-    """Settings for an app on this test's database and its own nats-server, with short retry delays."""
+async def streams(fresh_nats: Any) -> None:
+    """The streams on this test's nats-server, as auth creates them (metering only waits for them)."""
+    nc = await nats.connect(fresh_nats.url)
+    try:
+        await ensure_streams(nc.jetstream())
+    finally:
+        await nc.close()
+
+
+@pytest.fixture
+def settings(database: Any, fresh_nats: Any, streams: None) -> Settings:
+    """Settings for an app on this test's database and its own nats-server (streams created), with short retry
+    delays."""
     return Settings(
         admin_key=ADMIN_KEY,
         nats_url=fresh_nats.url,
@@ -72,12 +182,12 @@ class Bus:
         just-stored message, which would let this return before the message was even delivered.
         """
         target = (await self.js.stream_info(USAGE.name)).state.last_seq
-        async with asyncio.timeout(within):
-            while True:
-                info = await self.js.consumer_info(USAGE.name, USAGE_DURABLE)
-                if info.ack_floor is not None and info.ack_floor.stream_seq >= target and not info.num_ack_pending:
-                    return
-                await asyncio.sleep(0.02)
+
+        async def settled() -> bool:
+            info = await self.js.consumer_info(USAGE.name, USAGE_DURABLE)
+            return info.ack_floor is not None and info.ack_floor.stream_seq >= target and not info.num_ack_pending
+
+        await eventually(settled, timeout=within, what=f"the usage consumer to settle up to seq {target}")
 
     async def last(self, kind: type[S], subject: str) -> S | None:
         """The last message on a state subject, decoded."""

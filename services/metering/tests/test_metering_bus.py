@@ -13,12 +13,14 @@ import pytest
 from fastapi import FastAPI
 
 from tollgate_contracts import BudgetState, PriceState, new_id
-from tollgate_metering.adapters.db import Database, SqlStore
+from tollgate_metering.adapters.db import SqlStore, prepare
 from tollgate_metering.app import create_app
 from tollgate_metering.domain.pricing import builtin_table
 from tollgate_metering.domain.usage import LedgerEntry
 from tollgate_metering.settings import PriceSetting, Settings
-from tollgate_metering.testing import FixedClock, grant_state, serving, usage_recorded
+from tollgate_metering.testing import grant_state, serving, usage_recorded
+from tollgate_servicekit.sql import Database
+from tollgate_servicekit.testing import FixedClock
 
 pytestmark = pytest.mark.integration
 
@@ -120,7 +122,7 @@ async def test_a_record_committed_but_never_acknowledged_is_not_counted_twice(
     await bus.publish_usage(record)
     # As if a replica had committed the record and died before its ack: the message is still on the stream.
     database = Database(settings.database_url, settings.database_schema)
-    await database.create_all()
+    await prepare(database)
     await SqlStore(database).record(LedgerEntry.price(record, builtin_table(), FixedClock().now()))
     await database.dispose()
     app = create_app(settings)
@@ -154,7 +156,7 @@ async def test_usage_for_a_grant_never_created_is_counted_flagged_logged_and_sho
     }
     warned = [r.getMessage() for r in caplog.records if "no grant state" in r.getMessage()]
     assert warned and all("grt_never_created" in line for line in warned)
-    assert "test-admin-key" not in caplog.text
+    assert "test-admin-key-for-metering" not in caplog.text
 
 
 async def test_poison_messages_are_terminated_and_the_consumer_goes_on(

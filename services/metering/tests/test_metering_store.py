@@ -11,11 +11,12 @@ import pytest
 from sqlalchemy import select, text
 
 from tollgate_contracts import new_id
-from tollgate_metering.adapters.db import LEDGER, Database, SqlStore
+from tollgate_metering.adapters.db import LEDGER, SqlStore, prepare
 from tollgate_metering.domain.budget import Limits
 from tollgate_metering.domain.errors import InvalidUsage
 from tollgate_metering.domain.pricing import Price, PriceRule
 from tollgate_metering.domain.usage import LedgerEntry
+from tollgate_servicekit.sql import Database
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -207,14 +208,14 @@ async def test_unknown_grants_are_listed_up_to_the_limit(store: SqlStore) -> Non
 
 async def test_a_ledger_from_before_the_flag_gets_the_column_and_keeps_its_rows(database: Any) -> None:
     db = Database(database.url, database.schema)
-    await db.create_all()
+    await prepare(db)
     store = SqlStore(db)
     await store.record(entry("grt_old", "req_old"))
     table = f'"{database.schema}".usage_ledger' if database.schema else "usage_ledger"
     async with db.engine.begin() as conn:  # as an older metering left it
         await conn.execute(text(f"ALTER TABLE {table} DROP COLUMN unknown_grant"))
-    await db.create_all()
-    await db.create_all()  # idempotent
+    await prepare(db)
+    await prepare(db)  # idempotent
     assert await store.record(entry("grt_old", "req_new"))
     assert await _flags(store) == {"req_old": False, "req_new": True}
     await db.dispose()

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from tollgate_metering.api import health, usage
-from tollgate_metering.api.errors import install_error_handlers
+from tollgate_metering.api import usage
+from tollgate_metering.domain.errors import ConfigurationError, GrantNotFound
 from tollgate_metering.domain.pricing import Price, PriceRule, PriceTable, builtin_table
+from tollgate_metering.ports import Clock
 from tollgate_metering.runtime import Runtime
 from tollgate_metering.settings import Settings
+from tollgate_servicekit.health import health_router
+from tollgate_servicekit.http import BodyLimit, install_error_handlers
 
 
 def price_table(settings: Settings) -> PriceTable:
@@ -33,25 +35,26 @@ def price_table(settings: Settings) -> PriceTable:
     return table.with_rules(rules, fallback)
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """The metering app. Raises ConfigurationError (before anything starts) when there is no admin key."""
+def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
+    """The metering app. Raises ConfigurationError before anything starts when there is no admin key, or the
+    database URL or schema name can never work."""
     admin_key = settings.resolved_admin_key()
-    runtime = Runtime(settings, price_table(settings))
+    try:
+        runtime = Runtime(settings, price_table(settings), clock)
+    except ValueError as exc:  # servicekit's check of the database URL and schema name
+        raise ConfigurationError(str(exc)) from exc
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # The runtime starts in the background so /healthz answers while the database or NATS are still away.
-        async with asyncio.TaskGroup() as tasks:
-            tasks.create_task(runtime.run())
-            try:
-                yield
-            finally:
-                runtime.request_stop()
+        async with runtime.running():
+            yield
 
     app = FastAPI(title="Tollgate metering", version="0.1.0", lifespan=lifespan)
     app.state.runtime = runtime
-    app.state.admin_key = admin_key.get_secret_value().encode()
-    install_error_handlers(app)
-    app.include_router(health.router)
+    app.state.admin_key = admin_key
+    install_error_handlers(app, statuses=[(GrantNotFound, 404)])
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.include_router(health_router(runtime.readiness))
     app.include_router(usage.router)
     return app

@@ -12,9 +12,9 @@ from nats.errors import Error as NatsError
 from pydantic import ValidationError
 
 from tollgate_contracts import GrantState, UsageRecorded
-from tollgate_metering.adapters.bus import BUS_ERRORS
 from tollgate_metering.domain.errors import PoisonMessage, Unavailable
 from tollgate_metering.service import Metering
+from tollgate_servicekit.nats import BUS_ERRORS
 
 logger = logging.getLogger(__name__)
 

@@ -14,15 +14,9 @@ from datetime import datetime, timedelta
 
 from tollgate_metering.domain.usage import LedgerEntry
 from tollgate_metering.ports import Clock
+from tollgate_servicekit.redaction import clip
 
 logger = logging.getLogger("tollgate_metering.unknown_grants")
-
-SHOWN_ID_CHARS = 64
-"""A grant id comes from a message: only this much of it is ever written to the log."""
-
-
-def _shown(value: str) -> str:
-    return value if len(value) <= SHOWN_ID_CHARS else f"{value[:SHOWN_ID_CHARS]}… ({len(value)} chars)"
 
 
 class UnknownGrantLog:
@@ -58,8 +52,9 @@ class UnknownGrantLog:
             logger.warning(
                 "usage counted for grant %s (tenant %s) that metering has no grant state for: %d record(s), "
                 "%d micro-USD; stored flagged unknown_grant%s",
-                _shown(grant_id),
-                _shown(counted[0].tenant_id),
+                # Ids come from a message: a short prefix only, control characters replaced (no forged lines).
+                clip(grant_id),
+                clip(counted[0].tenant_id),
                 len(counted),
                 sum(entry.cost_micro_usd for entry in counted),
                 f" ({held_back} more unknown-grant warning(s) held back)" if held_back else "",

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tollgate_metering.domain.errors import ConfigurationError
+from tollgate_servicekit.secretfiles import SecretMissing, resolve_secret
 
 
 class PriceSetting(BaseModel):
@@ -44,6 +45,7 @@ class Settings(BaseSettings):
     fetch_timeout_seconds: float = Field(default=5.0, gt=0, description="How long one idle pull waits.")
     ack_wait_seconds: float = Field(default=30.0, gt=0, description="Unacknowledged records are redelivered after.")
     retry_delay_seconds: float = Field(default=1.0, gt=0, description="Back-off after a transient failure.")
+    max_body_bytes: int = Field(default=64 * 1024, gt=0, description="Larger request bodies are refused (413).")
 
     prices: list[PriceSetting] = Field(
         default_factory=list, description="Extra price rules (JSON); they win over built-ins with the same pattern."
@@ -53,14 +55,11 @@ class Settings(BaseSettings):
 
     def resolved_admin_key(self) -> SecretStr:
         """The admin key from `ADMIN_KEY`, else from `ADMIN_KEY_FILE`; metering refuses to start without one."""
-        if self.admin_key is not None and self.admin_key.get_secret_value():
-            return self.admin_key
-        if self.admin_key_file is not None:
-            try:
-                text = self.admin_key_file.read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise ConfigurationError(f"cannot read admin key file {self.admin_key_file}: {exc.strerror}") from exc
-            if text:
-                return SecretStr(text)
-            raise ConfigurationError(f"admin key file {self.admin_key_file} is empty")
-        raise ConfigurationError("no admin key: set TOLLGATE_METERING_ADMIN_KEY or TOLLGATE_METERING_ADMIN_KEY_FILE")
+        try:
+            return resolve_secret(self.admin_key, self.admin_key_file, name="TOLLGATE_METERING_ADMIN_KEY")
+        except SecretMissing as exc:
+            raise ConfigurationError(
+                f"no admin key ({exc}): set TOLLGATE_METERING_ADMIN_KEY or TOLLGATE_METERING_ADMIN_KEY_FILE"
+            ) from exc
+        except OSError as exc:
+            raise ConfigurationError(f"cannot read admin key file {self.admin_key_file}: {exc.strerror}") from exc

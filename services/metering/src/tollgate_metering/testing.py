@@ -1,4 +1,7 @@
-"""Fakes of the ports and builders of events, shipped with the package so other services' tests can use them."""
+"""Fakes of the ports and builders of events, shipped with the package so other services' tests can use them.
+
+The clock fake is servicekit's (`tollgate_servicekit.testing.FixedClock`), shared by every service.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from fastapi import FastAPI
 
@@ -18,19 +21,6 @@ from tollgate_metering.ports import Recorded, UnknownGrants, VersionedPrice
 from tollgate_metering.runtime import Runtime
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-class FixedClock:
-    """A clock that moves only when told."""
-
-    def __init__(self, now: datetime = EPOCH) -> None:
-        self.current = now
-
-    def now(self) -> datetime:
-        return self.current
-
-    def advance(self, seconds: float) -> None:
-        self.current += timedelta(seconds=seconds)
 
 
 class MemoryStore:

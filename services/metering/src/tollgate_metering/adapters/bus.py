@@ -1,5 +1,6 @@
-"""NATS JetStream: the connection, state publishing with PubAck, the shared usage pull consumer, and a
-follower of a state stream (last message per subject, then live).
+"""NATS JetStream through `tollgate_servicekit.nats.Bus`: state publishing with PubAck, waiting for the streams
+metering uses, the shared usage pull consumer, and a follower of a state stream (last message per subject, then
+live). The pull consumer and the follower are nats-py's own subscriptions (see their docstrings for why).
 
 Foreign exceptions (nats-py's) are translated here into BusUnavailable.
 """
@@ -10,78 +11,60 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-import nats
 import nats.errors
-import nats.js.errors
-from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
 
 from tollgate_contracts import StateEvent
+from tollgate_contracts.streams import StreamSpec
 from tollgate_metering.domain.errors import BusUnavailable
-from tollgate_metering.stopping import sleep_unless_stopped, unless_stopped
+from tollgate_servicekit.nats import BUS_ERRORS, Bus
+from tollgate_servicekit.redaction import clip
 
 logger = logging.getLogger(__name__)
 
-BUS_ERRORS = (nats.errors.Error, asyncio.TimeoutError, OSError)
-"""What nats-py raises when the bus is unreachable or slow; every one is worth a retry."""
-
-
-async def connect(url: str, user: str | None, password: str | None, name: str) -> NATS:
-    """Connect to NATS and keep reconnecting for ever after. Never logs the URL (it may carry credentials)."""
-
-    connected: list[NATS] = []
-
-    async def on_error(exc: Exception) -> None:
-        # nats-py error texts name subjects and permissions, never credentials: worth showing.
-        logger.warning("NATS error: %s: %s", type(exc).__name__, exc)
-
-    async def on_disconnected() -> None:
-        if not (connected and connected[0].is_closed):
-            logger.warning("disconnected from NATS; reconnecting")
-
-    async def on_reconnected() -> None:
-        logger.info("reconnected to NATS")
-
-    try:
-        nc = await nats.connect(
-            servers=[url],
-            user=user,
-            password=password,
-            name=name,
-            connect_timeout=2,
-            allow_reconnect=True,
-            max_reconnect_attempts=-1,
-            reconnect_time_wait=1,
-            error_cb=on_error,
-            disconnected_cb=on_disconnected,
-            reconnected_cb=on_reconnected,
-        )
-    except BUS_ERRORS as exc:
-        raise BusUnavailable(f"cannot connect to NATS: {type(exc).__name__}") from exc
-    connected.append(nc)
-    return nc
-
-
-class JetStreamPublisher:
-    """The `StatePublisher` port: publishes to JetStream and waits for the PubAck."""
-
-    def __init__(self, js: JetStreamContext, timeout: float = 5.0) -> None:
-        self.js = js
-        self.timeout = timeout
-
-    async def publish(self, event: StateEvent) -> None:
-        # No Nats-Msg-Id: re-publishing the same version must land on the stream, so a newer state that a slower
-        # replica overwrote with an older one can be put back on top (see Metering.publish_budget).
-        try:
-            await self.js.publish(event.subject, event.model_dump_json().encode(), timeout=self.timeout)
-        except BUS_ERRORS as exc:
-            raise BusUnavailable(f"publish to {event.subject} failed: {type(exc).__name__}") from exc
-
-
 BatchHandler = Callable[[list[Msg]], Awaitable[None]]
 MessageHandler = Callable[[Msg], Awaitable[None]]
+
+
+class BusPublisher:
+    """The `StatePublisher` port: a JetStream publish that returns once the PubAck is in."""
+
+    def __init__(self, bus: Bus) -> None:
+        self.bus = bus
+
+    async def publish(self, event: StateEvent) -> None:
+        # The message id is the event id (Bus's default): a retried send of this very event is dropped by the
+        # server, while a re-publish of the same state version is a new event and lands, so a newer state that a
+        # slower replica covered with an older one can be put back on top (see Metering.publish_budgets).
+        await self.bus.publish(event)
+
+
+async def wait_for_streams(bus: Bus, specs: tuple[StreamSpec, ...]) -> None:
+    """Return once every stream exists; BusUnavailable (retried by the start-up) until then. Metering creates no
+    stream: auth ensures them all, so metering needs no right to create or reconfigure one."""
+    for spec in specs:
+        try:
+            await bus.js.stream_info(spec.name)
+        except NotFoundError as exc:
+            raise BusUnavailable(f"stream {spec.name} does not exist yet (auth creates the streams)") from exc
+        except BUS_ERRORS as exc:
+            raise BusUnavailable(f"cannot look up stream {spec.name}: {type(exc).__name__}") from exc
+
+
+async def finish_in_hand(work: Awaitable[None]) -> None:
+    """Run `work` to its end even if the calling task is cancelled meanwhile, then let the cancellation through:
+    on stop, a batch in hand is stored and acknowledged rather than left to a redelivery. (A second cancel while
+    waiting cancels the work too.)"""
+    task = asyncio.ensure_future(work)
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        if not task.done():
+            await task
+        raise
 
 
 class PullConsumer:
@@ -102,7 +85,7 @@ class PullConsumer:
 
     def __init__(
         self,
-        js: JetStreamContext,
+        bus: Bus,
         *,
         stream: str,
         subject: str,
@@ -112,7 +95,7 @@ class PullConsumer:
         ack_wait: float,
         retry_delay: float,
     ) -> None:
-        self.js = js
+        self.bus = bus
         self.stream = stream
         self.subject = subject
         self.durable = durable
@@ -129,33 +112,62 @@ class PullConsumer:
             max_ack_pending=10_000,
         )
         self._sub: JetStreamContext.PullSubscription | None = None
+        # A refused fetch or ack is no exception: the server says so on the connection's error callback and the
+        # fetch just times out, which would look like an idle stream. Refusals naming this consumer are counted
+        # per fetch cycle, so `problem` shows one at once and clears one cycle after they stop.
+        self._consumer_subjects = f".{stream}.{durable}".lower()
+        self._cycle = 0
+        self._refused_in_cycle: int | None = None
+        self._refusal = ""
+        self._failure: str | None = None
+        bus.on_error(self._on_bus_error)
+
+    @property
+    def problem(self) -> str | None:
+        """Why the consumer is not consuming (refused by NATS permissions, or fetches failing), else None."""
+        if self._refused_in_cycle is not None and self._refused_in_cycle >= self._cycle - 1:
+            return f"the usage consumer is refused by NATS: {clip(self._refusal, 200)}"
+        return self._failure
+
+    def _on_bus_error(self, text: str) -> None:
+        lowered = text.lower()
+        if "permissions violation" in lowered and self._consumer_subjects in lowered:
+            self._refused_in_cycle, self._refusal = self._cycle, text
 
     async def subscribe(self) -> None:
         """Create the durable consumer if it is missing (every replica may try; identical configs agree)."""
         try:
-            self._sub = await self.js.pull_subscribe(
+            self._sub = await self.bus.js.pull_subscribe(
                 self.subject, durable=self.durable, stream=self.stream, config=self.config
             )
         except BUS_ERRORS as exc:
-            raise BusUnavailable(f"cannot bind consumer {self.durable}: {type(exc).__name__}") from exc
+            why = self.problem or type(exc).__name__
+            raise BusUnavailable(f"cannot bind consumer {self.durable}: {why}") from exc
 
-    async def run(self, handle: BatchHandler, stop: asyncio.Event) -> None:
-        """Fetch batches and hand them to `handle` until `stop` is set. A batch being handled is finished
-        before returning; only an idle fetch is abandoned."""
-        if self._sub is None:
-            await self.subscribe()
-        assert self._sub is not None
-        while not stop.is_set():
+    async def run(self, handle: BatchHandler) -> None:
+        """Fetch batches and hand them to `handle` until cancelled. A batch being handled is finished first
+        (`finish_in_hand`); only an idle fetch is abandoned."""
+        while self._sub is None:
             try:
-                msgs = await unless_stopped(self._sub.fetch(self.batch, timeout=self.fetch_timeout), stop)
+                await self.subscribe()
+            except BusUnavailable as exc:
+                self._failure = exc.message
+                logger.warning("%s; retrying", exc.message)
+                await asyncio.sleep(self.retry_delay)
+        while True:
+            self._cycle += 1
+            try:
+                msgs = await self._sub.fetch(self.batch, timeout=self.fetch_timeout)
             except nats.errors.TimeoutError:
+                self._failure = None  # idle (or refused: see `problem`)
                 continue
             except BUS_ERRORS as exc:
-                logger.warning("fetching usage records failed (%s); retrying", type(exc).__name__)
-                await sleep_unless_stopped(self.retry_delay, stop)
+                self._failure = f"fetching usage records failed: {type(exc).__name__}"
+                logger.warning("%s; retrying", self._failure)
+                await asyncio.sleep(self.retry_delay)
                 continue
-            if msgs:  # None when stopped while idle
-                await handle(msgs)
+            self._failure = None
+            await finish_in_hand(handle(msgs))
 
     async def close(self) -> None:
         if self._sub is not None:
@@ -175,18 +187,20 @@ class StateFollower:
     `caught_up` is set once the replay has reached what the stream held when following began.
     """
 
-    def __init__(self, js: JetStreamContext, *, stream: str, subject: str) -> None:
-        self.js = js
+    def __init__(self, bus: Bus, *, stream: str, subject: str) -> None:
+        self.bus = bus
         self.stream = stream
         self.subject = subject
         self.caught_up = asyncio.Event()
 
     async def run(self, handle: MessageHandler) -> None:
+        """Follow until cancelled or the subscription ends; BusUnavailable when it cannot start."""
         try:
-            info = await self.js.stream_info(self.stream)
+            js = self.bus.js
+            info = await js.stream_info(self.stream)
             # The stream's newest message is the last of its subject, so the replay always ends with it.
             target = info.state.last_seq if info.state.messages else 0
-            sub = await self.js.subscribe(
+            sub = await js.subscribe(
                 self.subject,
                 stream=self.stream,
                 ordered_consumer=True,

@@ -4,6 +4,8 @@ Counting exactly once: the ledger insert (`ON CONFLICT (request_id) DO NOTHING R
 the totals update (`SET x = x + :v`, summed over the rows that were new) run in one transaction, so a record
 adds to its grant's totals if and only if its ledger row is new — whichever replica, whichever delivery,
 however many restarts. A fetched batch is one transaction.
+
+The engine, PostgreSQL schema mapping, SQLite WAL and busy timeout are `tollgate_servicekit.sql.Database`'s.
 """
 
 from __future__ import annotations
@@ -14,18 +16,20 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, event, func, select, text, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tollgate_metering.adapters.migrate import add_missing_columns
 from tollgate_metering.adapters.tables import AccountRow, MeteringModel, PriceRow, UsageRow
 from tollgate_metering.domain.budget import Account, Limits
-from tollgate_metering.domain.errors import InvalidUsage, StoreUnavailable
+from tollgate_metering.domain.errors import InvalidUsage
 from tollgate_metering.domain.pricing import PriceRule
 from tollgate_metering.domain.usage import LedgerEntry, Totals
 from tollgate_metering.ports import Recorded, UnknownGrants, VersionedPrice
+from tollgate_servicekit import sql
+from tollgate_servicekit.sql import Database
 
 logger = logging.getLogger(__name__)
 
@@ -34,52 +38,20 @@ ACCOUNTS: Table = MeteringModel.metadata.tables[AccountRow.__tablename__]
 PRICES: Table = MeteringModel.metadata.tables[PriceRow.__tablename__]
 
 
-class Database:
-    """An async engine on SQLite (a file; never `:memory:`) or PostgreSQL (in its own schema)."""
-
-    def __init__(self, url: str, schema: str | None = None) -> None:
-        self.url = url
-        self.is_postgres = url.startswith("postgresql")
-        self.schema = schema if self.is_postgres else None
-        options: dict[str, Any] = {"pool_pre_ping": True}
-        if self.schema:
-            options["execution_options"] = {"schema_translate_map": {None: self.schema}}
-        else:
-            options["connect_args"] = {"timeout": 30}
-        self.engine: AsyncEngine = create_async_engine(url, **options)
-        if not self.is_postgres:
-            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
-
-    async def create_all(self) -> None:
-        """Create the schema (PostgreSQL) and the tables, if missing. Safe to run from every replica."""
-        async with translate_errors(), self.engine.begin() as conn:
-            if self.schema:
-                await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
-            await conn.run_sync(MeteringModel.metadata.create_all)
-            await add_missing_columns(conn, self.schema)
-
-    async def ping(self) -> None:
-        """Raise StoreUnavailable unless the database answers."""
-        async with translate_errors(), self.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-
-    async def dispose(self) -> None:
-        await self.engine.dispose()
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # WAL lets readers (the usage API) run beside the writer; writers queue on the 30 s busy timeout.
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.close()
+async def prepare(database: Database) -> None:
+    """Create metering's tables (and schema) if missing and add the columns newer than an existing database."""
+    await database.create_all(MeteringModel.metadata)
+    async with translate_errors(), database.engine.begin() as conn:
+        await add_missing_columns(conn, database.schema)
 
 
 @asynccontextmanager
 async def translate_errors() -> AsyncIterator[None]:
-    """Data the database refuses becomes InvalidUsage (poison: retrying cannot help); any other driver or pool
-    failure becomes StoreUnavailable (transient: the caller retries)."""
+    """Data the database refuses becomes InvalidUsage (poison: retrying cannot help); driver, pool and connection
+    failures become StoreUnavailable (servicekit's translation: transient, the caller retries)."""
     try:
-        yield
+        async with sql.translate_errors():
+            yield
     except (sa_exc.DataError, OverflowError) as exc:
         raise InvalidUsage(f"the database refused the data: {type(exc).__name__}") from exc
     except sa_exc.DBAPIError as exc:
@@ -88,9 +60,8 @@ async def translate_errors() -> AsyncIterator[None]:
         # string, a number out of range) is what says the data, not the database, is at fault.
         if isinstance(sqlstate, str) and sqlstate.startswith("22"):
             raise InvalidUsage(f"the database refused the data (SQLSTATE {sqlstate})") from exc
-        raise StoreUnavailable(f"database error: {type(exc).__name__}") from exc
-    except (sa_exc.TimeoutError, OSError) as exc:
-        raise StoreUnavailable(f"database error: {type(exc).__name__}") from exc
+        # Neither transient (servicekit let it through) nor the data's fault: a bug, for the caller to log.
+        raise
 
 
 class SqlStore:

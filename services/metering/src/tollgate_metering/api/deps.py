@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated
 
 from fastapi import Depends, Request
+from pydantic import SecretStr
 
-from tollgate_metering.domain.errors import NotAuthorized, NotReady
+from tollgate_metering.domain.errors import NotReady
 from tollgate_metering.runtime import Runtime
 from tollgate_metering.service import Metering
+from tollgate_servicekit.admin import admin_guard
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -18,19 +19,15 @@ def get_runtime(request: Request) -> Runtime:
 
 
 def get_metering(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Metering:
-    if runtime.metering is None:
-        raise NotReady(f"metering is not ready: {runtime.phase}")
+    if not runtime.ready.is_set():
+        raise NotReady(f"metering is not ready: {runtime.startup.detail}")
     return runtime.metering
 
 
-def require_admin(request: Request) -> None:
-    """`Authorization: Bearer <admin key>`, compared in constant time; 401 otherwise."""
-    expected: bytes = request.app.state.admin_key
-    scheme, _, presented = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(presented.strip().encode(), expected):
-        raise NotAuthorized("missing or invalid admin key")
+def admin_key(request: Request) -> SecretStr:
+    key: SecretStr = request.app.state.admin_key
+    return key
 
 
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 MeteringDep = Annotated[Metering, Depends(get_metering)]
-AdminOnly = Depends(require_admin)
+AdminOnly = Depends(admin_guard(admin_key))
