@@ -65,6 +65,15 @@ async def test_publish_round_trip_waits_for_the_puback_and_dedupes_by_msg_id(fre
         await bus.publish(audit())
 
 
+async def test_ping_settings_reach_the_client(fresh_nats: NatsServer) -> None:
+    bus = Bus(fresh_nats.url, name="test", ping_interval=3, max_outstanding_pings=1)
+    await bus.connect()
+    try:
+        assert (bus.nc.options["ping_interval"], bus.nc.options["max_outstanding_pings"]) == (3, 1)
+    finally:
+        await bus.close()
+
+
 async def test_request_reply_and_no_responders(fresh_nats: NatsServer) -> None:
     bus = Bus(fresh_nats.url, name="servicekit-test")
     await bus.connect()

@@ -57,9 +57,13 @@ class Bus:
         publish_timeout: float = 5.0,
         connect_timeout: float = 2.0,
         reconnect_time_wait: float = 1.0,
+        ping_interval: float = 120.0,
+        max_outstanding_pings: int = 2,
     ) -> None:
         """`name` is the client name the server shows. With a `user` and no `inbox_prefix`, replies arrive on
-        `_INBOX.<user>.…`, so the server's permissions can let each service subscribe to its own replies only."""
+        `_INBOX.<user>.…`, so the server's permissions can let each service subscribe to its own replies only.
+        `ping_interval` and `max_outstanding_pings` bound how long a dead peer that sent no RST goes unnoticed
+        (the proxy, which must hear revocations, pings every few seconds)."""
         self.url = url
         self.name = name
         self.user = user
@@ -68,6 +72,8 @@ class Bus:
         self.publish_timeout = publish_timeout
         self._connect_timeout = connect_timeout
         self._reconnect_time_wait = reconnect_time_wait
+        self._ping_interval = ping_interval
+        self._max_outstanding_pings = max_outstanding_pings
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
         self._closing = False
@@ -134,6 +140,8 @@ class Bus:
                 max_reconnect_attempts=-1,  # also makes nats-py retry the first connection until it succeeds
                 connect_timeout=self._connect_timeout,  # type: ignore[arg-type]  # typed int, takes a float
                 reconnect_time_wait=self._reconnect_time_wait,  # type: ignore[arg-type]
+                ping_interval=self._ping_interval,  # type: ignore[arg-type]
+                max_outstanding_pings=self._max_outstanding_pings,
                 drain_timeout=2,
                 error_cb=self._on_error,
                 disconnected_cb=self._on_disconnected,
