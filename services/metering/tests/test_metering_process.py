@@ -7,13 +7,17 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
 import httpx
+import nats
 import pytest
 
+from tollgate_contracts import new_id
 from tollgate_devstack.ports import free_port
+from tollgate_metering.testing import usage_recorded
 from tollgate_servicekit.testing import eventually
 
 pytestmark = pytest.mark.integration
@@ -52,6 +56,63 @@ async def test_the_console_script_starts_from_the_environment_becomes_ready_and_
     assert unknown.status_code == 404
     assert process.returncode == 0  # a graceful stop on SIGTERM, as every service (servicekit's serve)
     assert "process-admin-key" not in log
+
+
+async def test_a_sigkilled_metering_counts_every_record_exactly_once_after_its_restart(
+    fresh_nats: Any, streams: None, tmp_path: Path
+) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "TOLLGATE_METERING_PORT": str(port),
+        "TOLLGATE_METERING_NATS_URL": fresh_nats.url,
+        "TOLLGATE_METERING_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'metering.db'}",
+        "TOLLGATE_METERING_ADMIN_KEY": "process-admin-key",
+        "TOLLGATE_METERING_CONSUMER_BATCH": "5",  # many small transactions: the kill lands between or inside one
+        "TOLLGATE_METERING_ACK_WAIT_SECONDS": "2",  # what the killed process held comes back soon
+    }
+    script = str(Path(sys.executable).parent / "tollgate-metering")
+    records = [usage_recorded("grt_killed", input_tokens=i) for i in range(300)]
+    nc = await nats.connect(fresh_nats.url)
+    js = nc.jetstream()
+    for record in records:
+        await js.publish(record.subject, record.model_dump_json().encode(), headers={"Nats-Msg-Id": record.request_id})
+
+    async def acked() -> int:
+        info = await js.consumer_info("TG_USAGE", "metering")
+        return info.ack_floor.stream_seq if info.ack_floor else 0
+
+    try:
+        first = await asyncio.create_subprocess_exec(script, env=env, stderr=asyncio.subprocess.DEVNULL)
+        try:
+            await eventually(lambda: _positive(acked()), timeout=30, what="some records acked", ignore=(Exception,))
+        finally:
+            first.kill()  # SIGKILL: no shutdown, a batch may be half done
+            await first.wait()
+        for record in records[::30]:  # re-sent under new message ids while it is down
+            await js.publish(record.subject, record.model_dump_json().encode(), headers={"Nats-Msg-Id": new_id("msg")})
+        last = (await js.stream_info("TG_USAGE")).state.last_seq
+        second = await asyncio.create_subprocess_exec(script, env=env, stderr=asyncio.subprocess.DEVNULL)
+        try:
+            await eventually(lambda: _at_least(acked(), last), timeout=60, what="everything acked", ignore=(Exception,))
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
+                usage = (
+                    await client.get("/v1/usage/grt_killed", headers={"Authorization": "Bearer process-admin-key"})
+                ).json()
+        finally:
+            second.terminate()
+            await second.wait()
+    finally:
+        await nc.close()
+    assert (usage["requests"], usage["input_tokens"]) == (300, sum(range(300)))
+
+
+async def _positive(value: Awaitable[int]) -> bool:
+    return await value > 0
+
+
+async def _at_least(value: Awaitable[int], target: int) -> bool:
+    return await value >= target
 
 
 def test_the_console_script_refuses_to_start_without_an_admin_key(tmp_path: Path) -> None:
