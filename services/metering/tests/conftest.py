@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,7 @@ from nats.js.errors import NotFoundError
 from tollgate_contracts import Event, Message, UsageRecorded
 from tollgate_contracts.bus import ensure_streams
 from tollgate_contracts.streams import USAGE
-from tollgate_devstack.ports import free_port, port_is_open
+from tollgate_devstack.ports import free_port, wait_for_port
 from tollgate_metering.adapters.db import SqlStore, prepare
 from tollgate_metering.runtime import USAGE_DURABLE
 from tollgate_metering.settings import Settings
@@ -96,12 +95,11 @@ def _start_locked_nats(workdir: Path, without: tuple[str, ...]) -> tuple[LockedN
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 10
-    while not port_is_open(port):
-        if server.poll() is not None or time.monotonic() > deadline:
-            server.kill()
-            raise RuntimeError(f"nats-server did not start (exit {server.poll()})")
-        time.sleep(0.01)  # synchronous start-up of a child process: no event loop to wait on
+    try:
+        wait_for_port(port)
+    except TimeoutError:
+        server.kill()
+        raise
     return LockedNats(port), server
 
 

@@ -23,17 +23,21 @@ from tollgate_servicekit.testing import eventually
 pytestmark = pytest.mark.integration
 
 
+def _environment(port: int, nats_url: str, tmp_path: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "TOLLGATE_METERING_PORT": str(port),
+        "TOLLGATE_METERING_NATS_URL": nats_url,
+        "TOLLGATE_METERING_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'metering.db'}",
+        "TOLLGATE_METERING_ADMIN_KEY": "process-admin-key",
+    }
+
+
 async def test_the_console_script_starts_from_the_environment_becomes_ready_and_stops_on_sigterm(
     fresh_nats: Any, streams: None, tmp_path: Path
 ) -> None:
     port = free_port()
-    env = {
-        **os.environ,
-        "TOLLGATE_METERING_PORT": str(port),
-        "TOLLGATE_METERING_NATS_URL": fresh_nats.url,
-        "TOLLGATE_METERING_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'metering.db'}",
-        "TOLLGATE_METERING_ADMIN_KEY": "process-admin-key",
-    }
+    env = _environment(port, fresh_nats.url, tmp_path)
     script = Path(sys.executable).parent / "tollgate-metering"
     process = await asyncio.create_subprocess_exec(str(script), env=env, stderr=asyncio.subprocess.PIPE)
     try:
@@ -63,11 +67,7 @@ async def test_a_sigkilled_metering_counts_every_record_exactly_once_after_its_r
 ) -> None:
     port = free_port()
     env = {
-        **os.environ,
-        "TOLLGATE_METERING_PORT": str(port),
-        "TOLLGATE_METERING_NATS_URL": fresh_nats.url,
-        "TOLLGATE_METERING_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'metering.db'}",
-        "TOLLGATE_METERING_ADMIN_KEY": "process-admin-key",
+        **_environment(port, fresh_nats.url, tmp_path),
         "TOLLGATE_METERING_CONSUMER_BATCH": "5",  # many small transactions: the kill lands between or inside one
         "TOLLGATE_METERING_ACK_WAIT_SECONDS": "2",  # what the killed process held comes back soon
     }
@@ -120,6 +120,11 @@ def test_the_console_script_refuses_to_start_without_an_admin_key(tmp_path: Path
     env["TOLLGATE_METERING_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'metering.db'}"
     script = Path(sys.executable).parent / "tollgate-metering"
     result = subprocess.run([str(script)], env=env, capture_output=True, text=True, timeout=60, check=False)
-    assert result.returncode == 1  # servicekit's status for a start that failed
+    assert result.returncode == 1  # as every service's failed start
     assert "no admin key" in result.stderr
     assert "Traceback" not in result.stderr
+    env["TOLLGATE_METERING_PORT"] = "not-a-port-secret-looking-value"
+    result = subprocess.run([str(script)], env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 1
+    assert "TOLLGATE_METERING_PORT" in result.stderr
+    assert "Traceback" not in result.stderr and "secret-looking" not in result.stderr

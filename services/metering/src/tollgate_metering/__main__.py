@@ -2,26 +2,30 @@
 
 from __future__ import annotations
 
-import logging
 import sys
+
+from pydantic import ValidationError
 
 from tollgate_metering.app import create_app
 from tollgate_metering.domain.errors import ConfigurationError
 from tollgate_metering.settings import Settings
-from tollgate_servicekit.serve import EXIT_START_FAILED, configure_logging, serve
-
-logger = logging.getLogger("tollgate_metering")
+from tollgate_servicekit.serve import configure_logging, serve
 
 
 def main() -> None:
-    settings = Settings()
+    # A start that cannot work exits 1 with one line on stderr, as auth and keyvault do (and servicekit's serve
+    # for a failed lifespan start-up); never a traceback, never a submitted value.
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        first = exc.errors(include_input=False, include_url=False)[0]
+        where = ".".join(str(part) for part in first["loc"]).upper()
+        sys.exit(f"tollgate-metering: TOLLGATE_METERING_{where}: {first['msg']}")
     configure_logging(settings.log_level)
     try:
         app = create_app(settings)
     except ConfigurationError as exc:
-        # The same status as any other failed start (servicekit's serve): one line, exit 1.
-        logger.error("tollgate-metering did not start: %s", exc.message)
-        sys.exit(EXIT_START_FAILED)
+        sys.exit(f"tollgate-metering: {exc.message}")
     serve(
         app,
         host=settings.host,
