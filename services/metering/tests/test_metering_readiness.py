@@ -1,9 +1,8 @@
 """Ready means counting: metering runs with its least NATS privilege (it creates no stream), waits for the streams
-auth creates, and shows on /readyz when NATS refuses its usage consumer; a stop finishes the batch in hand."""
+auth creates, and shows on /readyz when NATS refuses its usage consumer."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -13,7 +12,6 @@ import pytest
 from fastapi import FastAPI
 
 from tollgate_contracts.bus import ensure_streams
-from tollgate_metering.adapters.bus import finish_in_hand
 from tollgate_metering.app import create_app
 from tollgate_metering.settings import Settings
 from tollgate_metering.testing import grant_state, serving, usage_recorded
@@ -118,19 +116,3 @@ async def test_without_its_streams_metering_waits_for_them_and_creates_none(
     finally:
         await nc.close()
     assert "waiting for the streams" in body["detail"] and "TG_USAGE" in body["detail"]
-
-
-async def test_a_stop_finishes_the_work_in_hand_then_lets_the_cancellation_through() -> None:
-    release, done = asyncio.Event(), asyncio.Event()
-
-    async def batch() -> None:
-        await release.wait()
-        done.set()
-
-    task = asyncio.create_task(finish_in_hand(batch()))
-    await asyncio.sleep(0)  # one loop turn: the task starts its batch
-    task.cancel()
-    asyncio.get_running_loop().call_soon(release.set)
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    assert done.is_set()
