@@ -47,6 +47,7 @@ from tollgate_devstack.ports import free_port
 from tollgate_proxy.app import ProxyApp, create_app
 from tollgate_proxy.settings import Settings
 from tollgate_proxy.testing import Signer, make_credential, make_grant
+from tollgate_servicekit.testing import eventually
 
 
 @pytest.fixture
@@ -79,16 +80,6 @@ def credential_state() -> Callable[..., CredentialState]:
 OPENAI_KEY = "sk-stub-openai-7f3a"
 ANTHROPIC_KEY = "sk-ant-stub-91c2"
 REPLY_WORDS = ["Hello", " from", " the", " stub"]
-
-
-async def eventually(predicate: Callable[[], bool], what: str = "condition", bound: float = 10.0) -> None:
-    """Wait until `predicate()` holds; the bound only stops a broken test from hanging."""
-    try:
-        async with asyncio.timeout(bound):
-            while not predicate():  # noqa: ASYNC110 - polls state that other tasks own
-                await asyncio.sleep(0.01)
-    except TimeoutError:
-        raise AssertionError(f"gave up waiting for {what}") from None
 
 
 def prompt_tokens(messages: list[dict[str, Any]]) -> int:
@@ -308,7 +299,6 @@ class Stack:
     OPENAI_KEY: ClassVar[str] = OPENAI_KEY
     ANTHROPIC_KEY: ClassVar[str] = ANTHROPIC_KEY
     REPLY: ClassVar[str] = "".join(REPLY_WORDS)
-    eventually = staticmethod(eventually)
     grant = staticmethod(make_grant)
     credential = staticmethod(make_credential)
 
@@ -349,6 +339,8 @@ class Stack:
             "spool_dir": self.tmp_path / "spool",
             "spool_resend_seconds": 0.2,
             "max_body_bytes": 64 * 1024,
+            # The stand-in provider, and a port nothing listens on (the unreachable-provider test).
+            "egress_allow": [f"127.0.0.1:{self.provider.port}", "127.0.0.1:9"],
         }
         values.update(settings)
         self.app = create_app(Settings(**values))

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from typing import Any
 
 import httpx
 import nats
+import pytest
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from tollgate_contracts import Capability, GrantStatus, UsageRecorded, utcnow
 from tollgate_contracts.bus import ensure_streams
 from tollgate_proxy.adapters.bus import Bus
 from tollgate_proxy.adapters.usage_publisher import UsagePublisher
+from tollgate_servicekit.testing import eventually
 
 MESSAGES: list[Any] = [{"role": "user", "content": "Say hello"}]
 
@@ -54,7 +57,7 @@ async def test_the_proxy_is_not_ready_until_the_streams_exist_and_are_replayed(b
     await ensure_streams(stack.js)
     for version in (1, 2, 3):  # only the last state per grant is replayed, and it wins
         await stack.publish(stack.grant(grant_id="grt_replayed", state_version=version, app_name=f"v{version}"))
-    await stack.eventually(stack.ready, "hydration")
+    await eventually(stack.ready, what="hydration")
     assert (await readyz(stack.url)).json() == {"status": "ready"}
     assert stack.app.runtime.cache.grants["grt_replayed"].app_name == "v3"
 
@@ -71,7 +74,7 @@ async def test_state_published_before_start_is_there_when_ready(bare_stack: Any)
 
     await stack.publish(stack.grant(state_version=2))  # an older state arriving later changes nothing
     await stack.publish(stack.grant(grant_id="grt_marker"))
-    await stack.eventually(lambda: "grt_marker" in cache.grants, "the live update")
+    await eventually(lambda: "grt_marker" in cache.grants, what="the live update")
     assert cache.grants["grt_1"].status is GrantStatus.REVOKED
 
 
@@ -79,14 +82,14 @@ async def test_forged_state_from_another_producer_or_for_another_subject_changes
     cache = stack.app.runtime.cache
     revoked = stack.grant(grant_id=stack.OPENAI_GRANT, state_version=5, status=GrantStatus.REVOKED)
     await stack.publish(revoked)
-    await stack.eventually(lambda: cache.grants[stack.OPENAI_GRANT].state_version == 5, "the revocation")
+    await eventually(lambda: cache.grants[stack.OPENAI_GRANT].state_version == 5, what="the revocation")
     forged = revoked.model_copy(update={"state_version": 50, "status": GrantStatus.ACTIVE, "producer": "metering"})
     await stack.publish(forged)
     # A grant's state put on another grant's subject: it must not replace that grant either.
     elsewhere = revoked.model_copy(update={"state_version": 60, "status": GrantStatus.ACTIVE})
     await stack.js.publish(f"grant.state.v1.{stack.ANTHROPIC_GRANT}", elsewhere.model_dump_json().encode())
     await stack.publish(stack.grant(grant_id="grt_marker"))
-    await stack.eventually(lambda: "grt_marker" in cache.grants, "the marker after the forgeries")
+    await eventually(lambda: "grt_marker" in cache.grants, what="the marker after the forgeries")
     assert cache.grants[stack.OPENAI_GRANT].state_version == 5
     assert cache.grants[stack.ANTHROPIC_GRANT].state_version == 1
     assert cache.foreign_states == 1 and stack.app.runtime.follower.mismatched == 1
@@ -99,6 +102,32 @@ async def test_forged_state_from_another_producer_or_for_another_subject_changes
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "grant_revoked"
 
 
+async def test_a_crashed_background_task_is_logged_with_its_traceback_and_fails_readiness(
+    stack: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    runtime = stack.app.runtime
+
+    async def crash() -> None:
+        raise RuntimeError("the follower's invariant broke")
+
+    with caplog.at_level(logging.ERROR):
+        runtime.tasks.spawn("policy-follower-2", crash)
+        await eventually(lambda: runtime.tasks.failure() is not None, what="the crash to be recorded")
+    # One record: the task's name, its traceback frames, the (redacted) error.
+    assert "background task policy-follower-2 crashed" in caplog.text and ", in crash" in caplog.text
+    response = await readyz(stack.url)
+    assert response.status_code == 503
+    assert "policy-follower-2 crashed: RuntimeError" in response.json()["detail"]
+    async with httpx.AsyncClient(base_url=stack.url) as http:
+        refused = await http.post(
+            "/v1/chat/completions",
+            headers={"authorization": f"Bearer {stack.token()}"},
+            json={"model": "gpt-4o-mini", "messages": MESSAGES},
+        )
+    assert refused.status_code == 503
+    assert "invariant" not in refused.text  # the task's error is for the operator, not for API clients
+
+
 async def test_a_proxy_that_loses_the_bus_fails_closed_after_the_staleness_window(bare_stack: Any) -> None:
     stack = bare_stack
     await ensure_streams(stack.js)
@@ -106,7 +135,7 @@ async def test_a_proxy_that_loses_the_bus_fails_closed_after_the_staleness_windo
     assert (await readyz(stack.url)).status_code == 200
     stack.nats_server.kill()
     runtime = stack.app.runtime
-    await stack.eventually(lambda: runtime.readiness.detail() is not None, "the proxy to notice")
+    await eventually(lambda: runtime.readiness.detail() is not None, what="the proxy to notice")
     response = await readyz(stack.url)
     assert response.status_code == 503
     assert "staleness" in response.json()["detail"]
@@ -128,16 +157,17 @@ async def test_usage_recorded_while_the_bus_is_down_is_spooled_and_sent_once_it_
 
     stack.nats_server.kill()
     runtime = stack.app.runtime
-    await stack.eventually(lambda: not runtime.bus.nc.is_connected, "the proxy to see the bus go")
+    await eventually(lambda: not runtime.bus.nc.is_connected, what="the proxy to see the bus go")
     raw = await client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=MESSAGES)
     assert raw.parse().choices[0].message.content == stack.REPLY  # served from the cache meanwhile
-    await stack.eventually(lambda: runtime.publisher.spooled == 1, "the record to be spooled")
+    await eventually(lambda: runtime.publisher.spooled == 1, what="the record to be spooled")
     spooled = list((stack.tmp_path / "spool").glob("usage-*.jsonl"))
     assert len(spooled) == 1
     assert json.loads(spooled[0].read_text())["request_id"] == raw.headers["x-tollgate-request-id"]
 
     stack.nats_server.start()
-    await stack.eventually(lambda: not list((stack.tmp_path / "spool").glob("usage-*")), "the spool to drain", 20)
+    spool = stack.tmp_path / "spool"
+    await eventually(lambda: not list(spool.glob("usage-*")), what="the spool to drain", timeout=20)
     nc = await nats.connect(stack.nats_server.url)
     try:
         records = await stored_usage(nc.jetstream())

@@ -13,6 +13,7 @@ import ssl
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import uvloop
@@ -21,9 +22,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from tollgate_proxy.adapters.egress import Egress
 from tollgate_proxy.adapters.http1 import HIGH_WATER, Response
 from tollgate_proxy.adapters.upstream import Upstream, parse_target, request_head
 from tollgate_proxy.domain.errors import UpstreamFailed, UpstreamTimedOut
+from tollgate_servicekit.egress import EgressGuard
 
 Runner = Callable[[Coroutine[Any, Any, None]], None]
 RUNNERS = [pytest.param(asyncio.run, id="asyncio"), pytest.param(uvloop.run, id="uvloop")]
@@ -86,10 +89,12 @@ async def keep_answering(reader: asyncio.StreamReader, writer: asyncio.StreamWri
         await writer.drain()
 
 
-def client(**changes: Any) -> Upstream:
+def client(url: str, **changes: Any) -> Upstream:
+    """A client whose egress guard allows the test server's loopback host:port (and nothing else)."""
+    allowed = urlsplit(url).netloc
     settings: dict[str, Any] = {"read_timeout": 5.0, "connect_timeout": 2.0, "max_connections": 8}
     settings.update(changes)
-    return Upstream(**settings)
+    return Upstream(egress=Egress(EgressGuard([allowed])), **settings)
 
 
 async def body_of(response: Response) -> bytes:
@@ -100,7 +105,7 @@ async def body_of(response: Response) -> bytes:
 def test_requests_reuse_a_kept_alive_connection(run: Runner) -> None:
     async def scenario() -> None:
         async with Server(keep_answering) as server:
-            upstream = client()
+            upstream = client(server.url)
             await upstream.start()
             for n in range(3):
                 response = await upstream.send("POST", server.url + "/v1/x", {"x-n": str(n)}, b"hello%d" % n)
@@ -128,7 +133,7 @@ def test_a_chunked_body_arrives_piece_by_piece_as_it_is_sent(run: Runner) -> Non
             await read_request(reader)
 
         async with Server(chunked) as server:
-            upstream = client()
+            upstream = client(server.url)
             await upstream.start()
             response = await upstream.send("GET", server.url + "/stream", {}, None)
             assert await response.next_chunk() == b"data:1"
@@ -149,7 +154,7 @@ def test_a_body_without_length_ends_with_the_connection_which_is_not_reused(run:
 
     async def scenario() -> None:
         async with Server(until_close) as server:
-            upstream = client()
+            upstream = client(server.url)
             await upstream.start()
             for _ in range(2):
                 assert await body_of(await upstream.send("POST", server.url, {}, b"")) == b"all of it"
@@ -163,7 +168,7 @@ def test_a_body_without_length_ends_with_the_connection_which_is_not_reused(run:
 def test_connections_are_capped_and_a_caller_waits_for_a_free_one(run: Runner) -> None:
     async def scenario() -> None:
         async with Server(keep_answering) as server:
-            upstream = client(max_connections=2)
+            upstream = client(server.url, max_connections=2)
             await upstream.start()
 
             async def call(n: int) -> bytes:
@@ -189,7 +194,7 @@ def test_a_post_is_never_sent_twice_but_a_get_is_retried_on_a_fresh_connection(r
 
     async def scenario() -> None:
         async with Server(once_then_hang_up) as server:
-            upstream = client()
+            upstream = client(server.url)
             await upstream.start()
             assert await body_of(await upstream.send("POST", server.url, {}, b"a")) == b"a"
             with pytest.raises(UpstreamFailed):
@@ -215,7 +220,7 @@ def test_a_silent_provider_times_out_before_and_during_the_body(run: Runner) -> 
 
     async def scenario() -> None:
         async with Server(silent_then_stalled) as server:
-            upstream = client(read_timeout=0.2)
+            upstream = client(server.url, read_timeout=0.2)
             await upstream.start()
             with pytest.raises(UpstreamTimedOut):
                 await upstream.send("POST", server.url, {}, b"silent")
@@ -237,7 +242,7 @@ def test_a_body_cut_short_is_an_error_not_an_end(run: Runner) -> None:
 
     async def scenario() -> None:
         async with Server(cut) as server:
-            upstream = client()
+            upstream = client(server.url)
             await upstream.start()
             response = await upstream.send("POST", server.url, {}, b"")
             assert await response.next_chunk() == b"partial"
@@ -253,7 +258,7 @@ def test_nothing_listening_is_a_failure_to_reach_the_provider(run: Runner) -> No
     async def scenario() -> None:
         async with Server(keep_answering) as server:
             url = server.url
-        upstream = client()
+        upstream = client(url)
         await upstream.start()
         with pytest.raises(UpstreamFailed) as caught:
             await upstream.send("POST", url, {}, b"")
@@ -275,7 +280,7 @@ def test_a_slow_reader_pauses_the_socket_and_still_gets_every_byte(run: Runner) 
 
     async def scenario() -> None:
         async with Server(large) as server:
-            upstream = client()
+            upstream = client(server.url)
             await upstream.start()
             response = await upstream.send("POST", server.url, {}, b"")
             await asyncio.sleep(0.2)  # the whole answer would be in memory by now without back-pressure
@@ -297,7 +302,7 @@ def test_an_interim_answer_is_skipped(run: Runner) -> None:
 
     async def scenario() -> None:
         async with Server(early_hints) as server:
-            upstream = client()
+            upstream = client(server.url)
             await upstream.start()
             response = await upstream.send("POST", server.url, {}, b"")
             assert (response.status, await body_of(response)) == (200, b"final")
@@ -319,7 +324,7 @@ def test_an_abandoned_answer_takes_its_connection_with_it(run: Runner) -> None:
 
     async def scenario() -> None:
         async with Server(endless) as server:
-            upstream = client()
+            upstream = client(server.url)
             await upstream.start()
             async with await upstream.send("POST", server.url, {}, b"") as response:
                 assert await response.next_chunk() == b"more "
@@ -364,13 +369,13 @@ def test_https_is_verified_against_the_trust_store(run: Runner, tmp_path: Path) 
 
     async def scenario() -> None:
         async with Server(keep_answering, tls=server_tls) as server:
-            trusting = client(ssl_context=ssl.create_default_context(cafile=str(cert)))
+            trusting = client(server.url, ssl_context=ssl.create_default_context(cafile=str(cert)))
             await trusting.start()
             assert await body_of(await trusting.send("POST", server.url, {}, b"tls")) == b"echo:tls"
             assert await body_of(await trusting.send("POST", server.url, {}, b"again")) == b"echo:again"
             assert server.connections == 1
             await trusting.close()
-            default = client()  # the system's trust store does not know this certificate
+            default = client(server.url)  # the system's trust store does not know this certificate
             await default.start()
             with pytest.raises(UpstreamFailed):
                 await default.send("POST", server.url, {}, b"")

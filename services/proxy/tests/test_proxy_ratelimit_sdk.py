@@ -11,6 +11,7 @@ import openai
 import pytest
 
 from tollgate_contracts import Capability
+from tollgate_servicekit.testing import eventually
 
 MESSAGES: list[Any] = [{"role": "user", "content": "Say hello"}]
 CALL_TOKENS = len("Say hello") + 4  # the stub: one token per prompt character, four reply words
@@ -24,7 +25,7 @@ async def limited_grant(stack: Any, grant_id: str, **changes: Any) -> None:
     }
     fields.update(changes)
     await stack.publish(stack.grant(**fields))
-    await stack.eventually(lambda: grant_id in stack.app.runtime.cache.grants, f"grant {grant_id}")
+    await eventually(lambda: grant_id in stack.app.runtime.cache.grants, what=f"grant {grant_id}")
 
 
 async def test_the_call_past_the_grants_rpm_raises_rate_limit_error_with_retry_after(stack: Any) -> None:
@@ -64,7 +65,7 @@ async def test_a_grant_whose_tokens_are_spent_is_refused_until_its_window_drains
         tokens = limiter.status("grt_tpm", None, tpm, time.monotonic()).tokens
         return tokens is not None and tokens.remaining == 0
 
-    await stack.eventually(spent, "the call's tokens to be counted")
+    await eventually(spent, what="the call's tokens to be counted")
 
     with pytest.raises(openai.RateLimitError) as caught:
         await client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)

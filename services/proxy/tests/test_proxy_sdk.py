@@ -18,6 +18,8 @@ import openai
 import pytest
 
 from tollgate_contracts import ApiKeyState, ApiKeyStatus, Capability, GrantStatus, TokenRevoked, utcnow
+from tollgate_proxy.settings import Settings
+from tollgate_servicekit.testing import eventually
 
 MESSAGES: list[Any] = [{"role": "user", "content": "Say hello"}]
 PROMPT_TOKENS = len("Say hello")  # the stub counts one token per character
@@ -135,7 +137,7 @@ async def test_revoking_the_grant_refuses_the_very_next_call(stack: Any) -> None
     )
     await stack.publish(revoked)
     cache = stack.app.runtime.cache
-    await stack.eventually(lambda: cache.grants[stack.OPENAI_GRANT].state_version == 2, "the revocation")
+    await eventually(lambda: cache.grants[stack.OPENAI_GRANT].state_version == 2, what="the revocation")
     with pytest.raises(openai.PermissionDeniedError) as caught:
         await client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
     assert caught.value.code == "grant_revoked"
@@ -156,7 +158,7 @@ async def test_a_revoked_token_is_refused_while_the_grant_still_works(stack: Any
         )
     )
     cache = stack.app.runtime.cache
-    await stack.eventually(lambda: claims["jti"] in cache.revoked, "the token revocation")
+    await eventually(lambda: claims["jti"] in cache.revoked, what="the token revocation")
     with pytest.raises(openai.AuthenticationError) as caught:
         await stack.openai(token).chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
     assert caught.value.code == "token_revoked"
@@ -176,7 +178,7 @@ async def test_an_api_key_is_accepted_by_its_hash(stack: Any) -> None:
             status=ApiKeyStatus.ACTIVE,
         )
     )
-    await stack.eventually(lambda: len(stack.app.runtime.cache.api_keys) == 1, "the API key")
+    await eventually(lambda: len(stack.app.runtime.cache.api_keys) == 1, what="the API key")
     completion = await stack.openai(key).chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
     assert completion.choices[0].message.content == stack.REPLY
     with pytest.raises(openai.AuthenticationError):
@@ -286,7 +288,7 @@ async def test_a_client_leaving_mid_stream_stops_the_provider_and_is_metered_by_
         if seen == 6:
             break
     await stream.close()
-    await stack.eventually(stack.provider.hung_up.is_set, "the provider to see the hang-up")
+    await eventually(stack.provider.hung_up.is_set, what="the provider to see the hang-up")
     ((record, _),) = await stack.usage_records(1)
     assert record.estimated is True
     assert record.output_tokens >= 6
@@ -306,7 +308,7 @@ async def test_budget_exhaustion_is_a_429_the_sdk_does_not_retry(stack: Any) -> 
             exhausted=True,
         )
     )
-    await stack.eventually(lambda: stack.OPENAI_GRANT in stack.app.runtime.cache.budgets, "the budget state")
+    await eventually(lambda: stack.OPENAI_GRANT in stack.app.runtime.cache.budgets, what="the budget state")
     with pytest.raises(openai.RateLimitError) as caught:
         await stack.openai().chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
     assert caught.value.code == "budget_exhausted"
@@ -317,7 +319,7 @@ async def test_no_credential_for_the_provider_is_a_503(stack: Any) -> None:
     await stack.publish(
         stack.grant(grant_id="grt_custom", provider="custom", models=("*",), capabilities=(Capability.CHAT,))
     )
-    await stack.eventually(lambda: "grt_custom" in stack.app.runtime.cache.grants, "the grant")
+    await eventually(lambda: "grt_custom" in stack.app.runtime.cache.grants, what="the grant")
     async with httpx.AsyncClient(base_url=stack.url) as http:
         response = await http.post(
             "/v1/chat/completions",
@@ -332,7 +334,7 @@ async def test_an_unreachable_provider_is_a_502(stack: Any) -> None:
     await stack.openai().chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
     await stack.publish(stack.credential(credential_id="crd_openai", state_version=2, base_url="http://127.0.0.1:9"))
     cache = stack.app.runtime.cache
-    await stack.eventually(lambda: cache.credentials["crd_openai"].state_version == 2, "the credential change")
+    await eventually(lambda: cache.credentials["crd_openai"].state_version == 2, what="the credential change")
     stack.keyvault.keys["crd_openai"] = (stack.OPENAI_KEY, 2)
     with pytest.raises(openai.InternalServerError) as caught:
         await stack.openai().chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
@@ -348,3 +350,38 @@ async def test_a_provider_that_stays_silent_is_a_504(bare_stack: Any) -> None:
         await bare_stack.openai().chat.completions.create(model="stub-slow", messages=MESSAGES)
     assert caught.value.status_code == 504
     assert caught.value.code == "upstream_timeout"
+
+
+async def test_a_credential_pointing_at_a_loopback_port_not_allow_listed_is_refused_and_reaches_nothing(
+    stack: Any,
+) -> None:
+    accepted: list[int] = []
+
+    async def listen(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(1)
+        writer.close()
+
+    server = await asyncio.start_server(listen, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        base_url = f"http://127.0.0.1:{port}"
+        await stack.publish(stack.credential(credential_id="crd_openai", state_version=2, base_url=base_url))
+        cache = stack.app.runtime.cache
+        await eventually(lambda: cache.credentials["crd_openai"].state_version == 2, what="the credential change")
+        stack.keyvault.keys["crd_openai"] = (stack.OPENAI_KEY, 2)
+        with pytest.raises(openai.InternalServerError) as caught:
+            await stack.openai().chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+        assert caught.value.status_code == 502 and caught.value.code == "upstream_error"
+        assert caught.value.response.headers["x-should-retry"] == "false"
+        text = caught.value.response.text
+        assert "address is refused" in text and str(port) not in text and stack.OPENAI_KEY not in text
+        assert accepted == []
+    finally:
+        server.close()
+
+
+def test_the_egress_allow_list_comes_comma_separated_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TOLLGATE_PROXY_EGRESS_ALLOW", "127.0.0.1:8090, mock.test:443,")
+    assert Settings().egress_allow == ["127.0.0.1:8090", "mock.test:443"]
+    monkeypatch.delenv("TOLLGATE_PROXY_EGRESS_ALLOW")
+    assert Settings().egress_allow == []

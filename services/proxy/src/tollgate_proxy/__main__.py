@@ -1,38 +1,25 @@
-"""`tollgate-proxy`: read the environment, run the proxy under uvicorn until SIGINT/SIGTERM."""
+"""`tollgate-proxy`: the composition root, the only place that reads the environment; servicekit's `serve()`
+runs it (exit 0 after SIGINT/SIGTERM and a graceful shutdown, 1 when start-up fails)."""
 
 from __future__ import annotations
 
-import logging
-import signal
-
-import uvicorn
-
 from tollgate_proxy.app import create_app
 from tollgate_proxy.settings import Settings
+from tollgate_servicekit.serve import configure_logging, serve
 
 
 def main() -> None:
     settings = Settings()
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    config = uvicorn.Config(
+    configure_logging(settings.log_level)
+    serve(
         create_app(settings),
         host=settings.host,
         port=settings.port,
-        loop="uvloop",
-        http="httptools",
-        ws="none",
-        lifespan="on",
+        log_level=settings.log_level,
         access_log=settings.access_log,
-        log_config=None,
-        log_level=settings.log_level.lower(),
-        server_header=False,
+        name="tollgate-proxy",
+        ws="none",
     )
-    server = uvicorn.Server(config)
-    # uvicorn re-raises the signal that stopped it once shutdown is complete; with these handlers that re-raise
-    # is a no-op, so SIGINT or SIGTERM ends the process with status 0 after a clean shutdown.
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: None)
-    server.run()
 
 
 if __name__ == "__main__":

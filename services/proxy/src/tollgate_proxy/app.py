@@ -6,15 +6,14 @@ answers HTTP once it is built (`api.edge.starting` before).
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
 
 from tollgate_proxy.adapters.bus import Bus
 from tollgate_proxy.adapters.clock import SystemClock
+from tollgate_proxy.adapters.egress import Egress
 from tollgate_proxy.adapters.follower import PolicyFollower
 from tollgate_proxy.adapters.sealed_keys import SealedKeys
 from tollgate_proxy.adapters.upstream import Upstream
@@ -26,6 +25,8 @@ from tollgate_proxy.policy_cache import PolicyCache
 from tollgate_proxy.readiness import Readiness
 from tollgate_proxy.service import ProxyService
 from tollgate_proxy.settings import Settings
+from tollgate_servicekit.egress import EgressGuard
+from tollgate_servicekit.supervisor import Supervisor
 
 logger = logging.getLogger(__name__)
 
@@ -42,23 +43,11 @@ class Runtime:
     publisher: UsagePublisher
     service: ProxyService
     edge: Edge
+    tasks: Supervisor
 
     @property
     def limiter(self) -> RateLimiter:
         return self.service.limiter
-
-
-async def _supervise(name: str, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
-    """Run a background loop; if it dies of a bug, log it and start it again."""
-    while True:
-        try:
-            await work()
-            return
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            logger.exception("background task %s failed; restarting it", name)
-            await asyncio.sleep(1.0)
 
 
 @asynccontextmanager
@@ -74,13 +63,15 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
         probe_interval=min(5.0, settings.staleness_seconds / 4),
     )
     follower = PolicyFollower(bus, cache)
-    readiness = Readiness(bus, follower, staleness_seconds=settings.staleness_seconds)
+    tasks = Supervisor()
+    readiness = Readiness(bus, follower, staleness_seconds=settings.staleness_seconds, failure=tasks.failure)
     sealed_keys = SealedKeys(bus, requester=settings.proxy_id, timeout=settings.seal_timeout_seconds)
     cache.on_credential_change(sealed_keys.on_credential_change)
     upstream = Upstream(
         read_timeout=settings.upstream_timeout_seconds,
         connect_timeout=settings.upstream_connect_timeout_seconds,
         max_connections=settings.upstream_max_connections,
+        egress=Egress(EgressGuard(settings.egress_allow)),
     )
     publisher = UsagePublisher(
         bus, spool_dir=settings.spool_dir, proxy_id=settings.proxy_id, resend_interval=settings.spool_resend_seconds
@@ -99,23 +90,21 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
         fresh_state_wait=settings.fresh_state_wait_seconds,
     )
     await upstream.start()
-    background = [
-        asyncio.create_task(_supervise(name, work), name=f"tollgate-proxy-{name}")
-        for name, work in (
-            ("bus", bus.run),
-            ("follower", follower.run),
-            ("usage-resender", publisher.run_resender),
-        )
-    ]
-    publishing = asyncio.create_task(_supervise("usage-publisher", publisher.run), name="tollgate-proxy-usage")
     try:
-        yield Runtime(cache, bus, follower, readiness, sealed_keys, publisher, service, Edge(service, readiness))
+        async with tasks:
+            tasks.spawn("bus", bus.run)
+            tasks.spawn("policy-follower", follower.run)
+            tasks.spawn("usage-resender", publisher.run_resender)
+            publishing = tasks.spawn("usage-publisher", publisher.run)
+            edge = Edge(service, readiness)
+            runtime = Runtime(cache, bus, follower, readiness, sealed_keys, publisher, service, edge, tasks)
+            try:
+                yield runtime
+            finally:
+                publisher.stop()
+                await publishing  # every queued record is published or spooled before the bus goes
+                publisher.spool_leftovers()  # had the publisher crashed, what it left is kept all the same
     finally:
-        publisher.stop()
-        await publishing  # every queued record is published or spooled before the bus goes
-        for task in background:
-            task.cancel()
-        await asyncio.gather(*background, return_exceptions=True)
         await upstream.close()
         await bus.close()
         logger.info("proxy stopped")

@@ -6,7 +6,8 @@
     PolicySource   the policy cache: grants, credentials, API keys,           policy_cache.PolicyCache
                    revocations, signing keys, budgets and breakers
     Readiness      whether the cache may be trusted right now                 readiness / testing
-    Clock          wall time (aware UTC and epoch seconds) and monotonic      adapters.clock / testing
+    Clock          servicekit's Clock (aware UTC) plus epoch seconds and      adapters.clock / testing
+                   a monotonic clock
 
 The real PolicyCache is pure and in memory, so tests use it as it is.
 """
@@ -19,6 +20,7 @@ from typing import Protocol
 
 from tollgate_contracts import ApiKeyState, Capability, CredentialState, GrantState, TokenRevoked, UsageRecorded
 from tollgate_proxy.domain.tokens import VerificationKey
+from tollgate_servicekit.clock import Clock as ServiceClock
 
 
 class UpstreamResponse(Protocol):
@@ -125,10 +127,8 @@ class Readiness(Protocol):
         ...
 
 
-class Clock(Protocol):
-    def now(self) -> datetime:
-        """Wall time, aware UTC."""
-        ...
+class Clock(ServiceClock, Protocol):
+    """servicekit's Clock (`now()`, aware UTC) with what the request path needs besides."""
 
     def time(self) -> float:
         """Wall time, epoch seconds."""

@@ -1,8 +1,12 @@
-"""The proxy's one NATS connection: opened in the background, retried forever, and probed for contact.
+"""The proxy's one NATS connection: servicekit's `Bus` underneath, and on top the proxy's sense of contact.
 
-`last_contact` is the last moment the proxy knew it heard the bus (a PING
-answered, a policy message received). The request path compares it with the
-staleness window to fail closed when the proxy may be missing revocations.
+servicekit's Bus connects (retrying), reconnects forever, redacts URLs and
+puts replies under `_INBOX.<user>` (so the server lets the proxy read only its
+own replies). What this layer adds is `last_contact`: the last moment the
+proxy knew it heard the bus (a flush answered, a policy message received). The
+request path compares it with the staleness window to fail closed when the
+proxy may be missing revocations; pings every couple of probe intervals make
+nats-py notice a dead peer that sent no RST.
 """
 
 from __future__ import annotations
@@ -12,10 +16,12 @@ import logging
 import time
 from collections.abc import Callable
 
-import nats
 from nats.aio.client import Client as NATS
-from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
+
+from tollgate_servicekit.errors import BusUnavailable
+from tollgate_servicekit.nats import BUS_ERRORS
+from tollgate_servicekit.nats import Bus as ServiceBus
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +29,7 @@ Clock = Callable[[], float]
 
 
 class Bus:
-    """Connects, keeps `last_contact` fresh, exposes the client once connected."""
+    """Connects in the background, keeps `last_contact` fresh, exposes the client once connected."""
 
     def __init__(
         self,
@@ -35,18 +41,36 @@ class Bus:
         probe_interval: float = 5.0,
         clock: Clock = time.monotonic,
     ) -> None:
-        self._url = url
-        self._name = name
-        self._user = user
-        self._password = password
         self._probe_interval = probe_interval
         self._clock = clock
-        self.nc: NATS | None = None
-        self.js: JetStreamContext | None = None
+        self.service_bus = ServiceBus(
+            url,
+            name=name,
+            user=user,
+            password=password,
+            # A dead peer that sends no RST shows up through pings; keep them frequent.
+            ping_interval=max(1.0, probe_interval * 2),
+            max_outstanding_pings=2,
+        )
         self.last_contact: float | None = None
         self.connected = asyncio.Event()
         """Set once the first connection is up (reconnects are nats-py's business)."""
-        self._closing = False
+        self.service_bus.on_reconnect(self.touch)
+
+    @property
+    def nc(self) -> NATS | None:
+        """The nats-py client, None before the first connection and after closing."""
+        try:
+            return self.service_bus.nc
+        except BusUnavailable:
+            return None
+
+    @property
+    def js(self) -> JetStreamContext | None:
+        try:
+            return self.service_bus.js
+        except BusUnavailable:
+            return None
 
     def touch(self) -> None:
         """Record that the bus was just heard from."""
@@ -60,42 +84,12 @@ class Bus:
 
     async def run(self) -> None:
         """Connect (retrying), then probe the connection until cancelled."""
-        await self._connect()
+        await self.service_bus.connect()
+        self.touch()
+        self.connected.set()
         while True:
             await asyncio.sleep(self._probe_interval)
             await self._probe()
-
-    async def _connect(self) -> None:
-        delay = 0.2
-        while True:
-            try:
-                nc = await nats.connect(
-                    self._url,
-                    name=self._name,
-                    user=self._user,
-                    password=self._password,
-                    allow_reconnect=True,
-                    max_reconnect_attempts=-1,
-                    reconnect_time_wait=1,
-                    connect_timeout=2,
-                    # A dead peer that sends no RST shows up through pings; keep them frequent.
-                    ping_interval=max(1, int(self._probe_interval * 2)),
-                    max_outstanding_pings=2,
-                    error_cb=self._on_error,
-                    disconnected_cb=self._on_disconnected,
-                    reconnected_cb=self._on_reconnected,
-                )
-            except (TimeoutError, OSError, NatsError) as exc:
-                logger.warning("bus not reachable yet (%s); retrying in %.1fs", type(exc).__name__, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-                continue
-            self.nc = nc
-            self.js = nc.jetstream()
-            self.touch()
-            self.connected.set()
-            logger.info("connected to the bus")
-            return
 
     async def _probe(self) -> None:
         nc = self.nc
@@ -103,29 +97,10 @@ class Bus:
             return
         try:
             await nc.flush(timeout=max(1, int(self._probe_interval)))
-        except (TimeoutError, NatsError) as exc:
+        except BUS_ERRORS as exc:
             logger.warning("bus probe failed: %s", type(exc).__name__)
         else:
             self.touch()
 
-    async def _on_error(self, exc: Exception) -> None:
-        logger.warning("bus error: %s", exc)
-
-    async def _on_disconnected(self) -> None:
-        if self._closing:
-            return
-        logger.warning("disconnected from the bus; serving from cache for the staleness window")
-
-    async def _on_reconnected(self) -> None:
-        self.touch()
-        logger.info("reconnected to the bus")
-
     async def close(self) -> None:
-        self._closing = True
-        nc = self.nc
-        if nc is not None and not nc.is_closed:
-            try:
-                await nc.drain()
-            except (TimeoutError, NatsError) as exc:
-                logger.warning("bus drain failed (%s); closing", type(exc).__name__)
-                await nc.close()
+        await self.service_bus.close()

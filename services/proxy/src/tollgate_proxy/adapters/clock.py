@@ -1,18 +1,16 @@
-"""The system clock behind the `Clock` port."""
+"""The system clock behind the proxy's `Clock` port: servicekit's, plus epoch seconds and a monotonic clock."""
 
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+
+from tollgate_servicekit.clock import SystemClock as ServiceClock
 
 
-class SystemClock:
-    """Wall time from the system, durations from the monotonic clock."""
+class SystemClock(ServiceClock):
+    """Wall time from the system (`now()` aware UTC, `time()` epoch seconds), durations from the monotonic clock."""
 
     __slots__ = ()
-
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
     def time(self) -> float:
         return time.time()

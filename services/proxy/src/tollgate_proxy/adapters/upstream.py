@@ -10,7 +10,9 @@ What the proxy needs and gets here: connections reused per origin (scheme,
 host, port) and capped in total (`max_connections`; a caller waits for a free
 one), idle ones dropped after `keepalive_timeout`, TLS with the system's
 trust store for `https`, a connect timeout and a read-silence timeout, no
-cookies, no redirects, no proxy from the environment. A POST is never sent
+cookies, no redirects (a 3xx goes back to the caller as it is: the key is never
+sent on to where it points), no proxy from the environment, and the egress
+guard at connect time (`adapters.egress`). A POST is never sent
 twice; a GET that meets a keep-alive connection the server had just closed
 is retried once on a new one. Failures are UpstreamFailed (502) or
 UpstreamTimedOut (504), never carrying the URL or a header.
@@ -21,13 +23,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from functools import partial
 from urllib.parse import urlsplit
 
+from tollgate_proxy.adapters.egress import Egress
 from tollgate_proxy.adapters.http1 import Connection, Response
 from tollgate_proxy.domain.errors import UpstreamFailed, UpstreamTimedOut
+from tollgate_servicekit.egress import Target as CheckedTarget
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +48,8 @@ class Target:
     host_header: str
     path: str
     """Path and query, as written on the request line."""
+    checked: CheckedTarget | None = None
+    """What the egress guard made of the URL; where connections go is resolved from it."""
 
 
 def parse_target(url: str) -> Target:
@@ -91,12 +97,15 @@ class Upstream:
         max_connections: int,
         keepalive_timeout: float = 30.0,
         ssl_context: ssl.SSLContext | None = None,
+        egress: Egress | None = None,
     ) -> None:
+        """`egress` defaults to the guard with an empty allow-list: only public https providers."""
         self._read_timeout = read_timeout
         self._connect_timeout = connect_timeout
         self._max = max_connections
         self._keepalive = keepalive_timeout
         self._ssl = ssl_context
+        self._egress = egress if egress is not None else Egress()
         self._targets: dict[str, Target] = {}
         self._idle: dict[Origin, list[Connection]] = {}
         self._connections: set[Connection] = set()
@@ -140,7 +149,8 @@ class Upstream:
     def _target(self, url: str) -> Target:
         target = self._targets.get(url)
         if target is None:
-            target = parse_target(url)
+            checked = self._egress.check(url)  # UpstreamRefused (the URL is not cached then)
+            target = replace(parse_target(url), checked=checked)
             if len(self._targets) >= _MAX_TARGETS:
                 self._targets.clear()
             self._targets[url] = target
@@ -178,17 +188,16 @@ class Upstream:
 
     async def _connect(self, target: Target) -> Connection:
         scheme, host, port = target.origin
+        checked = target.checked
+        assert checked is not None  # set by _target
         tls = self._ssl if scheme == "https" else None
         on_idle = partial(self._idle_again, target.origin)
         factory = partial(Connection, read_timeout=self._read_timeout, on_idle=on_idle, on_closed=self._gone)
         self._opening += 1
         try:
-            transport, conn = await asyncio.wait_for(
-                asyncio.get_running_loop().create_connection(
-                    factory, host, port, ssl=tls, server_hostname=host if tls is not None else None
-                ),
-                self._connect_timeout,
-            )
+            async with asyncio.timeout(self._connect_timeout):
+                addresses = await self._egress.addresses(checked)  # UpstreamRefused
+                transport, conn = await _open(factory, addresses, port, tls, host)
         except TimeoutError:
             logger.warning("upstream connection timed out")
             raise UpstreamTimedOut("the provider did not answer in time") from None
@@ -231,3 +240,19 @@ class Upstream:
             if not waiter.done():
                 waiter.set_result(None)
                 return
+
+
+async def _open(
+    factory: Callable[[], Connection], addresses: list[str], port: int, tls: ssl.SSLContext | None, host: str
+) -> tuple[asyncio.BaseTransport, Connection]:
+    """A connection to the first of the checked addresses that accepts one; TLS verifies `host`, the original name."""
+    loop = asyncio.get_running_loop()
+    failure: OSError | None = None
+    for address in addresses:
+        try:
+            return await loop.create_connection(
+                factory, address, port, ssl=tls, server_hostname=host if tls is not None else None
+            )
+        except OSError as exc:
+            failure = exc
+    raise failure or OSError("no address to connect to")

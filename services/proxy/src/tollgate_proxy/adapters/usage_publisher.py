@@ -116,6 +116,13 @@ class UsagePublisher:
         self._stopping = True
         self._wakeup.set()
 
+    def spool_leftovers(self) -> int:
+        """Spool what is still queued (only when `run()` crashed before it could send it); returns how many."""
+        left, self._queued = self._queued, []
+        if left:
+            self._spool([r.model_dump_json().encode() for r in left])
+        return len(left)
+
     async def run_resender(self) -> None:
         """Replay the spool whenever the bus is up, until cancelled."""
         await self._bus.connected.wait()

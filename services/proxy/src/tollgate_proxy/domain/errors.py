@@ -11,6 +11,7 @@
     ├── LimitReached          429  budget exhausted, request cap reached
     │   └── RateLimited       429  requests or tokens per minute (`Retry-After`, rate-limit headers)
     ├── UpstreamFailed        502  the provider could not be reached or broke the exchange
+    │   └── UpstreamRefused   502  its address is not one a key may be sent to (egress guard)
     ├── Unavailable           503  not hydrated, policy stale, breaker open, no provider key
     └── UpstreamTimedOut      504
 
@@ -115,6 +116,18 @@ class UpstreamFailed(ProxyError):
 
     def __init__(self, message: str) -> None:
         super().__init__(ErrorCode.UPSTREAM_ERROR, message)
+
+
+class UpstreamRefused(UpstreamFailed):
+    """The credential's base URL is, or resolves to, an address the proxy may not send a key to (loopback,
+    private, link-local, metadata…, or plain http) and the operator has not allow-listed it. Retrying cannot help."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the provider's address is refused: a credential's base URL must be a public https address "
+            "(or allow-listed by the operator); the owner must correct it"
+        )
+        self.should_retry = False
 
 
 class Unavailable(ProxyError):

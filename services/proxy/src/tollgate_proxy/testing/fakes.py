@@ -6,7 +6,7 @@
   Like the real client, a closed response ends a reader waiting on its body.
 - FakeSealedKeys holds plaintext keys per credential id and counts what it was asked.
 - RecordingUsageSink keeps every record submitted.
-- FakeClock is settable and only moves when told to.
+- FakeClock is servicekit's FixedClock with a monotonic clock beside it; it moves only when told to.
 - FakeReadiness is ready until given a reason not to be.
 """
 
@@ -17,11 +17,12 @@ import json
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from tollgate_contracts import CredentialState, ErrorCode, UsageRecorded
 from tollgate_proxy.domain.errors import ProxyError, Unavailable, UpstreamFailed, UpstreamTimedOut
+from tollgate_servicekit.testing import FixedClock
 
 Chunk = bytes | asyncio.Event
 """A piece of body, or an event to wait for before the next piece (a provider pausing mid-stream)."""
@@ -193,25 +194,23 @@ class RecordingUsageSink:
         self.records.append(record)
 
 
-class FakeClock:
-    """Implements `ports.Clock`: starts at `start` (default: now, to the second) and moves only when told."""
+class FakeClock(FixedClock):
+    """Implements `ports.Clock`: servicekit's FixedClock (default: now, to the second) with a monotonic clock
+    that moves with it, only when told to."""
 
     def __init__(self, start: datetime | None = None, monotonic: float = 1000.0) -> None:
-        self.wall = start if start is not None else datetime.now(UTC).replace(microsecond=0)
+        super().__init__(start if start is not None else datetime.now(UTC).replace(microsecond=0))
         self.mono = monotonic
 
-    def now(self) -> datetime:
-        return self.wall
-
     def time(self) -> float:
-        return self.wall.timestamp()
+        return self.now().timestamp()
 
     def monotonic(self) -> float:
         return self.mono
 
-    def advance(self, seconds: float) -> None:
-        self.wall += timedelta(seconds=seconds)
+    def advance(self, seconds: float) -> datetime:
         self.mono += seconds
+        return super().advance(seconds)
 
 
 class FakeReadiness:
