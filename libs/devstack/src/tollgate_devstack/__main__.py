@@ -1,8 +1,11 @@
 """`tollgate-dev` (what `make run` runs): the embedded stack on fixed ports, until Ctrl-C.
 
 Starts nats-server, the four services on SQLite under `.tollgate/` and the
-mock provider, registers the mock on keyvault, prints what to paste for a
-first call, and stops everything cleanly on SIGINT or SIGTERM (exit code 0).
+mock provider, registers the mock on keyvault before the proxy starts, and
+prints what to paste for a first call once the proxy can serve it. A process
+that dies afterwards is restarted with back-off (see `supervise`); the stack
+stops cleanly on SIGINT or SIGTERM (exit code 0), or, with exit code 1 and a
+message naming it, when one process keeps crashing.
 The environment variables it reads are listed in ENVIRONMENT (its --help).
 """
 
@@ -13,7 +16,6 @@ import logging
 import os
 import signal
 import sys
-import time
 from pathlib import Path
 from types import FrameType
 
@@ -21,6 +23,7 @@ from tollgate_devstack.instructions import Where, display_path, first_call
 from tollgate_devstack.layout import DEFAULT_HOME, HOME_ENV_VAR, PORT_ENV_VARS, StackPorts
 from tollgate_devstack.process import StackError
 from tollgate_devstack.stack import Stack, busy_ports
+from tollgate_devstack.supervise import Supervisor
 
 logger = logging.getLogger("tollgate-dev")
 
@@ -38,10 +41,14 @@ class Shutdown(BaseException):
     on the way swallows it."""
 
 
-def _on_signal(signum: int, frame: FrameType | None) -> None:
-    # Only the first signal unwinds; later ones (a second Ctrl-C while stopping) must not interrupt the stop.
+def _ignore_signals() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    # Only the first signal unwinds; later ones (a second Ctrl-C while stopping) must not interrupt the stop.
+    _ignore_signals()
     raise Shutdown(signal.Signals(signum).name)
 
 
@@ -61,7 +68,7 @@ def _write(text: str) -> None:
 
 
 def run(stack: Stack, where: Where) -> int:
-    """Start, print the instructions, watch the children until a signal; the exit code."""
+    """Start, print the instructions, keep the processes up until a signal; the exit code."""
     try:
         try:
             logger.info(
@@ -69,18 +76,18 @@ def run(stack: Stack, where: Where) -> int:
             )
             stack.start()
             _write(first_call(where, stack.service_urls(), stack.nats_url))
-            while True:
-                stack.check_alive()
-                time.sleep(0.2)
+            Supervisor.for_stack(stack).run()
+        except StackError as exc:
+            _ignore_signals()
+            logger.error("%s", exc)  # first, so the reason is not buried under the stop
+            return 1
         finally:
+            _ignore_signals()  # a Ctrl-C now must not cut the stop short
             logger.info("stopping")
             stack.stop()
     except Shutdown as signal_name:
         logger.info("stopped on %s", signal_name)
         return 0
-    except StackError as exc:
-        logger.error("%s", exc)
-        return 1
 
 
 def main(argv: list[str] | None = None) -> int:

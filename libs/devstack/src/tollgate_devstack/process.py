@@ -15,11 +15,13 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+
+from tollgate_servicekit.redaction import redact_text
 
 _PR_SET_PDEATHSIG = 1
 
@@ -38,9 +40,10 @@ def _die_with_parent() -> None:
 def spawn(
     argv: Sequence[str], env: Mapping[str, str], log_path: Path, cwd: Path | None = None
 ) -> subprocess.Popen[bytes]:
-    """Start `argv` in its own process group, stdout and stderr appended to `log_path`."""
+    """Start `argv` in its own process group, stdout and stderr appended to `log_path` (created 0600)."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("ab") as log:
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "ab") as log:
         return subprocess.Popen(
             list(argv),
             env=dict(env),
@@ -54,14 +57,44 @@ def spawn(
         )
 
 
-def log_tail(path: Path, lines: int = 30) -> str:
-    """The last `lines` lines of a log file, or a note that there is none."""
+def log_size(path: Path) -> int:
+    """The size of a log file now (0 when there is none): where the output of a process started next begins."""
     try:
-        text = path.read_text(errors="replace")
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def log_tail(path: Path, lines: int = 30, hide: Iterable[str] = (), since: int = 0) -> str:
+    """The last `lines` lines of a log file written after byte `since`, or a note that there are none.
+
+    Every value in `hide` (the stack's own secrets) and any credential in a URL is masked: a tail goes to the
+    operator's terminal, and a service that once logged a secret must not have it repeated there."""
+    try:
+        with path.open("rb") as log:
+            log.seek(since)
+            text = log.read().decode(errors="replace")
     except FileNotFoundError:
         return f"(no log at {path})"
     tail = text.splitlines()[-lines:]
-    return "\n".join(tail) if tail else f"({path} is empty)"
+    if not tail:
+        return f"(nothing in {path})"
+    shown = redact_text("\n".join(tail))
+    for secret in hide:
+        if secret:
+            shown = shown.replace(secret, "[redacted]")
+    return shown
+
+
+def describe_exit(returncode: int) -> str:
+    """`exited with code 3`, or `was killed by SIGKILL` (Popen reports a signal as a negative code)."""
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        return f"was killed by {name}"
+    return f"exited with code {returncode}"
 
 
 @dataclass
@@ -76,12 +109,15 @@ class ChildProcess:
     cwd: Path | None = None
     """Working directory; the stack dir, so any relative default path of a service lands inside it."""
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    log_offset: int = field(default=0, repr=False)
+    """Where the current run's output begins in `log_path` (a restarted process appends to the same file)."""
 
     @property
     def pid(self) -> int | None:
         return None if self.process is None else self.process.pid
 
     def start(self) -> None:
+        self.log_offset = log_size(self.log_path)
         try:
             self.process = spawn(self.argv, self.env, self.log_path, self.cwd)
         except OSError as exc:
@@ -91,8 +127,27 @@ class ChildProcess:
         """The exit code once the process has ended, else None."""
         return None if self.process is None else self.process.poll()
 
-    def failure(self, reason: str) -> StackError:
-        return StackError(f"{self.name} {reason}; last lines of {self.log_path}:\n{log_tail(self.log_path)}")
+    def restart(self) -> None:
+        """Start again after the process ended (its exit code already collected)."""
+        if self.process is not None and self.process.poll() is None:
+            raise StackError(f"{self.name} is still running (pid {self.process.pid})")
+        self.process = None
+        self.start()
+
+    def is_ready(self, client: httpx.Client, timeout: float = 1.0) -> bool:
+        """One look at `ready_url` (True when there is none): 200 while the process runs."""
+        if self.process is None or self.process.poll() is not None:
+            return False
+        if self.ready_url is None:
+            return True
+        try:
+            return client.get(self.ready_url, timeout=timeout).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def failure(self, reason: str, hide: Iterable[str] = ()) -> StackError:
+        tail = log_tail(self.log_path, hide=hide, since=self.log_offset)
+        return StackError(f"{self.name} {reason}; last lines of {self.log_path}:\n{tail}")
 
     def wait_ready(self, timeout: float, client: httpx.Client) -> None:
         """Poll `ready_url` until it answers 200; StackError naming this process if it dies or time runs out."""
@@ -105,7 +160,7 @@ class ChildProcess:
         while True:
             code = self.process.poll()
             if code is not None:
-                raise self.failure(f"exited with code {code} before it was ready")
+                raise self.failure(f"{describe_exit(code)} before it was ready")
             try:
                 response = client.get(self.ready_url, timeout=2.0)
             except httpx.HTTPError as exc:

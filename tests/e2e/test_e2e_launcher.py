@@ -1,0 +1,87 @@
+"""`tollgate-dev` keeps the stack up: a killed service comes back by itself, and the stack still serves; a
+service that cannot start any more stops the launcher with a message naming it and a non-zero exit code."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import openai
+import pytest
+
+from tollgate_devstack.instructions import END_LINE
+from tollgate_devstack.ports import port_is_free
+from tollgate_devstack.testing import Cli, DevRun, find_secrets, poll
+
+pytestmark = pytest.mark.e2e
+
+
+def pids(dev: DevRun) -> dict[str, int]:
+    described: dict[str, Any] = json.loads((dev.home / "stack.json").read_text())
+    return {name: int(pid) for name, pid in described["pids"].items()}
+
+
+def readyz(url: str) -> int | None:
+    try:
+        return httpx.get(f"{url}/readyz", timeout=2.0).status_code
+    except httpx.HTTPError:
+        return None
+
+
+def secrets_of(dev: DevRun) -> dict[str, str]:
+    return {
+        "admin key": (dev.home / "admin-key").read_text().strip(),
+        "provider key": (dev.home / "mock-provider-key").read_text().strip(),
+    }
+
+
+def test_a_killed_service_is_restarted_and_the_stack_serves_again(tmp_path: Path) -> None:
+    with DevRun.start(tmp_path) as dev:
+        dev.wait_for_line(END_LINE, timeout=180)
+        killed = pids(dev)["metering"]
+        os.kill(killed, signal.SIGKILL)
+
+        assert poll(dev.stderr, lambda text: "metering is ready again" in text, timeout=60), dev.report()
+        assert "metering was killed by SIGKILL; restarting it in 0.5s" in dev.stderr()
+        assert readyz(dev.url("metering")) == 200
+        assert readyz(dev.url("proxy")) == 200
+        restarted = poll(lambda: pids(dev)["metering"], lambda pid: pid != killed, timeout=10)
+        assert restarted != killed  # stack.json follows the new process
+        os.kill(restarted, 0)  # and it is alive
+
+        # The stack serves, and the new metering counts what the proxy records.
+        cli = Cli(cwd=tmp_path, extra_env=dev.cli_env())
+        grant = cli.json("grant", "create", "--provider", "openai", "--model", "gpt-4o-mini")
+        token = cli.json("token", "mint", grant["id"])["access_token"]
+        with openai.OpenAI(base_url=f"{dev.url('proxy')}/v1", api_key=token, max_retries=0) as client:
+            client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
+        usage = poll(lambda: cli.json("usage", grant["id"]), lambda u: u["requests"] >= 1)
+        assert usage["requests"] == 1
+
+        assert dev.interrupt() == 0, dev.report()
+        assert find_secrets({"tollgate-dev stderr": dev.stderr()}, secrets_of(dev) | {"token": token}) == []
+
+
+def test_a_service_that_crashes_at_once_every_time_stops_the_launcher_with_a_clear_message(tmp_path: Path) -> None:
+    with DevRun.start(tmp_path) as dev:
+        dev.wait_for_line(END_LINE, timeout=180)
+        secrets = secrets_of(dev)
+        # A corrupt key file: keyvault refuses to start with it, at once, every time.
+        (dev.home / "kek").write_text("k1 this-is-not-a-key\n")
+        os.kill(pids(dev)["keyvault"], signal.SIGKILL)
+
+        code = dev.process.wait(timeout=120)
+        stderr = dev.stderr()
+        assert code == 1, dev.report()
+        assert "keyvault was killed by SIGKILL; restarting it in 0.5s" in stderr
+        assert "keyvault exited with code" in stderr
+        assert "keyvault keeps crashing (5 times within 60s" in stderr
+        assert "stopping the stack" in stderr
+        assert "kek" in stderr.split("keeps crashing", 1)[1]  # the tail of its log says what is wrong
+        assert find_secrets({"tollgate-dev stderr": stderr}, secrets) == []
+        assert [port for _, port in dev.ports.items() if not port_is_free(port)] == []
+        assert not (dev.home / "stack.json").exists()
