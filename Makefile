@@ -5,7 +5,7 @@ UV := $(PYTHON) -m uv
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: help uv sync run test test-unit test-slow lint fmt bench asyncapi compose-check clean
+.PHONY: help uv sync run test test-unit test-slow lint fmt bench asyncapi nats-conf compose-check clean
 
 help:
 	@echo "make run        start the embedded stack (NATS, four services on SQLite, mock provider)"
@@ -15,6 +15,7 @@ help:
 	@echo "make lint       ruff and mypy"
 	@echo "make bench      measure the proxy against the mock provider and nginx; writes bench/RESULTS.md"
 	@echo "make asyncapi   regenerate docs/asyncapi.json from libs/contracts"
+	@echo "make nats-conf  regenerate deploy/nats/nats.conf from libs/contracts (tollgate_contracts.permissions)"
 	@echo "make compose-check  validate deploy/compose.yml with a real Compose implementation (no Docker needed)"
 
 uv:
@@ -54,6 +55,9 @@ compose-check: sync
 
 asyncapi: sync
 	$(BIN)/python -m tollgate_contracts.asyncapi > docs/asyncapi.json
+
+nats-conf: sync
+	$(BIN)/python -m tollgate_contracts.natsconf > deploy/nats/nats.conf
 
 clean:
 	rm -rf $(VENV) .tollgate .pytest_cache .mypy_cache .ruff_cache

@@ -31,6 +31,7 @@ import nats
 import pytest
 
 from tollgate_contracts import Capability, SealReply, SealRequest, UsageRecorded, new_id, utcnow
+from tollgate_contracts.permissions import inbox_prefix
 from tollgate_devstack.natsserver import nats_server_binary
 from tollgate_devstack.ports import free_port, wait_for_port
 
@@ -407,6 +408,8 @@ async def check_bus_flows(
         nats_server.url,
         user=proxy_env["TOLLGATE_PROXY_NATS_USER"],
         password=proxy_env["TOLLGATE_PROXY_NATS_PASSWORD"],
+        # The proxy user may hear only its own inbox, as the proxy's own client does.
+        inbox_prefix=inbox_prefix(proxy_env["TOLLGATE_PROXY_NATS_USER"]),
         connect_timeout=5,
     )
     try:
