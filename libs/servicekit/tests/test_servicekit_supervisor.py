@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 import pytest
@@ -42,6 +43,23 @@ async def test_a_crashed_task_is_logged_once_and_reported_while_the_others_conti
     assert "in broken" in crashes[0].getMessage()  # the traceback's frames
     assert crashes[0].getMessage().endswith("TypeError: unsupported operand")
     assert tasks.running() == []
+
+
+async def test_a_task_whose_cancellation_was_swallowed_is_cancelled_again() -> None:
+    # Python 3.11's wait_for loses a cancellation that arrives with its result (nats-py waits for a PubAck so).
+    acked: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    waiting = asyncio.Event()
+
+    async def publisher() -> None:
+        waiting.set()
+        with contextlib.suppress(asyncio.CancelledError):  # swallowed, as wait_for does in that race
+            await acked
+        await asyncio.Event().wait()  # back to waiting for work
+
+    async with Supervisor() as tasks:
+        task = tasks.spawn("seal audits", publisher)
+        await waiting.wait()
+    assert task.cancelled()
 
 
 async def test_leaving_the_block_cancels_and_awaits_every_task() -> None:

@@ -27,6 +27,7 @@ from tollgate_servicekit.redaction import clip, redact_text
 logger = logging.getLogger(__name__)
 
 CoroFactory = Callable[[], Awaitable[Any]]
+_RECANCEL_SECONDS = 0.1
 
 
 def describe(exc: BaseException) -> str:
@@ -92,12 +93,19 @@ class Supervisor:
         return [name for name, task in self._tasks.items() if not task.done()]
 
     async def stop(self) -> None:
-        """Cancel every task and wait until all have finished."""
-        tasks = [task for task in self._tasks.values() if not task.done()]
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
+        """Cancel every task and wait until all have finished.
+
+        A task is cancelled again for as long as it keeps running: on Python 3.11, `asyncio.wait_for` (inside
+        nats-py's request, so inside every JetStream publish) swallows a cancellation that arrives in the same
+        loop iteration as its result, and the task would go back to waiting for ever.
+        """
+        pending = {task for task in self._tasks.values() if not task.done()}
+        while pending:
+            for task in pending:
+                task.cancel()
+            _done, pending = await asyncio.wait(pending, timeout=_RECANCEL_SECONDS)
+            if pending:
+                logger.debug("cancelling again: %s", ", ".join(sorted(task.get_name() for task in pending)))
 
     async def _run(self, name: str, factory: CoroFactory) -> None:
         while True:
