@@ -1,16 +1,20 @@
-"""Keyvault test helpers: what a proxy does with a `SealReply`, through the one sealed box (`tollgate_contracts`).
+"""Keyvault test helpers: what a proxy does with a `SealReply`, through the one sealed box (`tollgate_contracts`),
+and the streams auth would have created.
 
 The box itself is pinned by a known-answer vector in `tests/contracts/test_contracts_sealedbox.py`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
+import nats
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
+from tollgate_contracts.bus import ensure_streams
 from tollgate_contracts.sealedbox import SealedBox, open_box, public_key_text
+from tollgate_devstack.natsserver import NatsServer
 
 Unseal = Callable[[X25519PrivateKey, str, str, str, str], bytes]
 
@@ -36,3 +40,27 @@ def recipient() -> X25519PrivateKey:
 def public_key_of() -> Callable[[X25519PrivateKey], str]:
     """The base64url (no padding) public key a proxy sends in `recipient_public_key`."""
     return public_key_text
+
+
+CreateStreams = Callable[[str], Awaitable[None]]
+
+
+async def _create_streams(url: str) -> None:
+    nc = await nats.connect(url)
+    try:
+        await ensure_streams(nc.jetstream())
+    finally:
+        await nc.drain()
+
+
+@pytest.fixture
+def create_streams() -> CreateStreams:
+    """What auth does at start for everyone (keyvault itself only waits for its streams to exist)."""
+    return _create_streams
+
+
+@pytest.fixture
+async def streams(fresh_nats: NatsServer) -> NatsServer:
+    """A fresh nats-server with every Tollgate stream created."""
+    await _create_streams(fresh_nats.url)
+    return fresh_nats

@@ -1,8 +1,11 @@
-"""The HTTP API and the bus together, against a real nats-server: state events, sealing, admin key, no leaks."""
+"""The HTTP API and the bus together, against a real nats-server: state events, sealing, admin key, no leaks.
+
+Auth creates the streams; keyvault only waits for them, so each test starts from a server that has them
+(`streams`), except the one that shows keyvault waiting.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
@@ -19,9 +22,12 @@ from pydantic import SecretStr
 
 from tollgate_contracts import CredentialState, CredentialStatus, ErrorCode, SealReply, SealRequest
 from tollgate_devstack.natsserver import NatsServer
-from tollgate_keyvault.adapters.keyfiles import new_kek_text
 from tollgate_keyvault.app import create_app
 from tollgate_keyvault.settings import Settings
+from tollgate_servicekit.keyring import new_kek_text
+from tollgate_servicekit.testing import eventually
+
+CreateStreams = Callable[[str], Any]
 
 ADMIN = "tga_test-admin-key"
 AUTH = {"Authorization": f"Bearer {ADMIN}"}
@@ -42,18 +48,17 @@ def _settings(nats_url: str, database: Any, **overrides: Any) -> Settings:
 
 
 @contextlib.asynccontextmanager
-async def running(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+async def running(settings: Settings, **app_options: Any) -> AsyncIterator[httpx.AsyncClient]:
     """The app with its lifespan entered, once /readyz says ready."""
-    app = create_app(settings)
+    app = create_app(settings, **app_options)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://keyvault") as client:
-            for _ in range(1000):
-                response = await client.get("/readyz")
-                if response.status_code == 200:
-                    break
-                await asyncio.sleep(0.01)
-            assert response.json() == {"status": "ready"}
+
+            async def ready() -> bool:
+                return (await client.get("/readyz")).status_code == 200
+
+            await eventually(ready, what="keyvault /readyz")
             yield client
 
 
@@ -79,14 +84,14 @@ async def nc(fresh_nats: NatsServer) -> AsyncIterator[Any]:
 
 
 async def test_creating_a_credential_publishes_its_state_and_a_sealed_key_opens_to_it(
-    fresh_nats: NatsServer,
+    streams: NatsServer,
     database: Any,
     nc: Any,
     recipient: X25519PrivateKey,
     public_key_of: Callable[[X25519PrivateKey], str],
     unseal: Callable[..., bytes],
 ) -> None:
-    async with running(_settings(fresh_nats.url, database)) as client:
+    async with running(_settings(streams.url, database)) as client:
         created = await _create(client)
         assert created["id"].startswith("crd_")
         assert {k: created[k] for k in ("tenant_id", "provider", "api_style", "base_url", "last4", "status")} == {
@@ -110,13 +115,13 @@ async def test_creating_a_credential_publishes_its_state_and_a_sealed_key_opens_
 
 
 async def test_a_deleted_credential_is_published_as_deleted_and_no_longer_sealed(
-    fresh_nats: NatsServer,
+    streams: NatsServer,
     sqlite_database: Any,
     nc: Any,
     recipient: X25519PrivateKey,
     public_key_of: Callable[[X25519PrivateKey], str],
 ) -> None:
-    async with running(_settings(fresh_nats.url, sqlite_database)) as client:
+    async with running(_settings(streams.url, sqlite_database)) as client:
         created = await _create(client)
         response = await client.delete(f"/v1/credentials/{created['id']}", headers=AUTH)
         assert response.status_code == 200
@@ -135,13 +140,13 @@ async def test_a_deleted_credential_is_published_as_deleted_and_no_longer_sealed
 
 
 async def test_malformed_seal_requests_get_invalid_request_and_the_responder_keeps_answering(
-    fresh_nats: NatsServer,
+    streams: NatsServer,
     sqlite_database: Any,
     nc: Any,
     recipient: X25519PrivateKey,
     public_key_of: Callable[[X25519PrivateKey], str],
 ) -> None:
-    async with running(_settings(fresh_nats.url, sqlite_database)) as client:
+    async with running(_settings(streams.url, sqlite_database)) as client:
         created = await _create(client)
         for payload in (
             b"",
@@ -155,8 +160,8 @@ async def test_malformed_seal_requests_get_invalid_request_and_the_responder_kee
         assert (await _seal(nc, created["id"], public_key_of(recipient))).ok
 
 
-async def test_admin_routes_need_the_admin_key(fresh_nats: NatsServer, sqlite_database: Any) -> None:
-    async with running(_settings(fresh_nats.url, sqlite_database)) as client:
+async def test_admin_routes_need_the_admin_key(streams: NatsServer, sqlite_database: Any) -> None:
+    async with running(_settings(streams.url, sqlite_database)) as client:
         for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {ADMIN}"}):
             response = await client.get("/v1/credentials", headers=headers)
             assert response.status_code == 401
@@ -171,9 +176,9 @@ async def test_admin_routes_need_the_admin_key(fresh_nats: NatsServer, sqlite_da
 
 
 async def test_bad_input_is_refused_in_the_shared_error_shape_without_echoing_the_key(
-    fresh_nats: NatsServer, sqlite_database: Any
+    streams: NatsServer, sqlite_database: Any
 ) -> None:
-    async with running(_settings(fresh_nats.url, sqlite_database)) as client:
+    async with running(_settings(streams.url, sqlite_database)) as client:
         invalid = await client.post(
             "/v1/credentials", json={"provider": "openai", "api_key": PROVIDER_KEY}, headers=AUTH
         )
@@ -183,7 +188,7 @@ async def test_bad_input_is_refused_in_the_shared_error_shape_without_echoing_th
         custom = await client.post(
             "/v1/credentials", json={"tenant_id": "t", "provider": "groq", "api_key": PROVIDER_KEY}, headers=AUTH
         )
-        assert custom.status_code == 400
+        assert custom.status_code == 422
         assert custom.json() == {
             "error": {"code": "invalid_request", "message": "base_url is required for provider 'groq'"}
         }
@@ -192,7 +197,7 @@ async def test_bad_input_is_refused_in_the_shared_error_shape_without_echoing_th
             json={"tenant_id": "t", "provider": "openai", "api_key": f"{PROVIDER_KEY} x"},
             headers=AUTH,
         )
-        assert spaced.status_code == 400
+        assert spaced.status_code == 422
         wrong_type = await client.post(
             "/v1/credentials", json={"tenant_id": "t", "provider": "openai", "api_key": [PROVIDER_KEY]}, headers=AUTH
         )
@@ -202,9 +207,9 @@ async def test_bad_input_is_refused_in_the_shared_error_shape_without_echoing_th
 
 
 async def test_listing_shows_credentials_per_tenant_but_never_the_key(
-    fresh_nats: NatsServer, sqlite_database: Any
+    streams: NatsServer, sqlite_database: Any
 ) -> None:
-    async with running(_settings(fresh_nats.url, sqlite_database)) as client:
+    async with running(_settings(streams.url, sqlite_database)) as client:
         first = await _create(client)
         await _create(client, tenant_id="tnt_2", provider="anthropic")
         listed = await client.get("/v1/credentials", headers=AUTH)
@@ -220,7 +225,7 @@ async def test_listing_shows_credentials_per_tenant_but_never_the_key(
 
 
 async def test_the_provider_key_never_reaches_logs_or_the_bus(
-    fresh_nats: NatsServer,
+    streams: NatsServer,
     sqlite_database: Any,
     nc: Any,
     recipient: X25519PrivateKey,
@@ -235,7 +240,7 @@ async def test_the_provider_key_never_reaches_logs_or_the_bus(
 
     await nc.subscribe(">", cb=capture)
     await nc.flush()
-    async with running(_settings(fresh_nats.url, sqlite_database)) as client:
+    async with running(_settings(streams.url, sqlite_database)) as client:
         created = await _create(client)
         assert (await _seal(nc, created["id"], public_key_of(recipient))).ok
         await client.post(
@@ -258,12 +263,13 @@ async def test_the_provider_key_never_reaches_logs_or_the_bus(
 
 
 async def test_a_restart_republishes_every_credential_on_a_fresh_bus(
-    fresh_nats: NatsServer, sqlite_database: Any, tmp_path: Path
+    streams: NatsServer, sqlite_database: Any, tmp_path: Path, create_streams: CreateStreams
 ) -> None:
     kek = SecretStr(new_kek_text())
-    async with running(_settings(fresh_nats.url, sqlite_database, kek=kek)) as client:
+    async with running(_settings(streams.url, sqlite_database, kek=kek)) as client:
         created = await _create(client)
     with NatsServer(tmp_path / "other-nats") as other:
+        await create_streams(other.url)
         async with running(_settings(other.url, sqlite_database, kek=kek)):
             nc = await nats.connect(other.url)
             try:
@@ -275,7 +281,7 @@ async def test_a_restart_republishes_every_credential_on_a_fresh_bus(
 
 
 async def test_kek_rotation_rewraps_at_start_so_the_old_kek_can_be_retired(
-    fresh_nats: NatsServer,
+    streams: NatsServer,
     sqlite_database: Any,
     nc: Any,
     recipient: X25519PrivateKey,
@@ -283,14 +289,14 @@ async def test_kek_rotation_rewraps_at_start_so_the_old_kek_can_be_retired(
     unseal: Callable[..., bytes],
 ) -> None:
     k1, k2 = new_kek_text(), new_kek_text()
-    async with running(_settings(fresh_nats.url, sqlite_database, kek=SecretStr(k1), kek_id="k1")) as client:
+    async with running(_settings(streams.url, sqlite_database, kek=SecretStr(k1), kek_id="k1")) as client:
         created = await _create(client)
     rotated = _settings(
-        fresh_nats.url, sqlite_database, kek=SecretStr(k2), kek_id="k2", previous_keks=SecretStr(f"k1:{k1}")
+        streams.url, sqlite_database, kek=SecretStr(k2), kek_id="k2", previous_keks=SecretStr(f"k1:{k1}")
     )
     async with running(rotated):
         pass
-    async with running(_settings(fresh_nats.url, sqlite_database, kek=SecretStr(k2), kek_id="k2")):
+    async with running(_settings(streams.url, sqlite_database, kek=SecretStr(k2), kek_id="k2")):
         reply = await _seal(nc, created["id"], public_key_of(recipient))
     assert reply.ok and reply.state_version == 1
     assert unseal(recipient, created["id"], reply.ephemeral_public_key, reply.nonce, reply.ciphertext) == (
@@ -298,27 +304,37 @@ async def test_kek_rotation_rewraps_at_start_so_the_old_kek_can_be_retired(
     )
 
 
-async def test_readyz_says_starting_until_the_bus_can_be_reached(sqlite_database: Any, tmp_path: Path) -> None:
+@pytest.mark.integration  # starts a nats-server of its own, late
+async def test_readyz_says_what_it_waits_for_the_bus_then_the_streams(
+    sqlite_database: Any, tmp_path: Path, create_streams: CreateStreams
+) -> None:
     server = NatsServer(tmp_path / "late-nats")
     app = create_app(_settings(server.url, sqlite_database))
     try:
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://keyvault") as client:
-                for _ in range(1000):
+
+                async def detail() -> str:
                     response = await client.get("/readyz")
-                    assert response.status_code == 503
-                    assert response.json()["status"] == "starting"
-                    if response.json()["detail"] == "waiting for bus":
-                        break
-                    await asyncio.sleep(0.01)
-                assert response.json()["detail"] == "waiting for bus"
+                    assert response.status_code == 503 and response.json()["status"] == "starting"
+                    text: str = response.json()["detail"]
+                    return text
+
+                await eventually(lambda: _waits(detail, "waiting for bus"), what="keyvault to wait for the bus")
                 server.start()
-                for _ in range(1000):
-                    response = await client.get("/readyz")
-                    if response.status_code == 200:
-                        break
-                    await asyncio.sleep(0.01)
-                assert response.json() == {"status": "ready"}
+                await eventually(lambda: _waits(detail, "waiting for streams"), what="keyvault to wait for streams")
+                assert "TG_CREDENTIALS" in await detail()
+                await create_streams(server.url)
+
+                async def ready() -> bool:
+                    return (await client.get("/readyz")).json() == {"status": "ready"}
+
+                await eventually(ready, what="keyvault /readyz")
     finally:
         server.stop()
+
+
+async def _waits(detail: Callable[[], Any], prefix: str) -> bool:
+    text: str = await detail()
+    return text.startswith(prefix)

@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from tollgate_keyvault.adapters.db import METADATA, Database, SqlCredentialStore
+from tollgate_keyvault.adapters.db import METADATA, SqlCredentialStore
 from tollgate_keyvault.domain.credential import ApiStyle, Credential, Status
 from tollgate_keyvault.domain.envelope import Keyring, decrypt, encrypt
 from tollgate_keyvault.domain.errors import ConcurrentUpdate, CredentialNotFound
 from tollgate_keyvault.testing import random_kek
+from tollgate_servicekit.sql import Database
 
 KEY = "sk-repo-plaintext-must-never-be-stored-4321"
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -23,7 +24,7 @@ T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 @pytest.fixture
 async def db(database: Any) -> AsyncIterator[Database]:
     target = Database(database.url, database.schema)
-    await target.create_tables()
+    await SqlCredentialStore(target).create_tables()
     yield target
     await target.dispose()
 
@@ -104,5 +105,5 @@ async def test_replace_applies_only_over_the_expected_version(db: Database, keyr
 
 
 async def test_tables_can_be_created_twice(db: Database) -> None:
-    await db.create_tables()
+    await SqlCredentialStore(db).create_tables()
     await db.ping()

@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 from collections.abc import Callable
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from faststream.nats import NatsBroker, TestNatsBroker
 
 from tollgate_contracts import CredentialStatus, ErrorCode, SealReply, SealRequest
-from tollgate_keyvault.consumers import answer_seal
+from tollgate_keyvault.consumers import AfterReply, seal_router
 from tollgate_keyvault.domain.credential import Status
 from tollgate_keyvault.domain.envelope import Keyring
-from tollgate_keyvault.domain.errors import BusUnavailable, CredentialNotFound
+from tollgate_keyvault.domain.errors import CredentialNotFound
 from tollgate_keyvault.service import KeyvaultService
-from tollgate_keyvault.testing import (
-    FixedClock,
-    InMemoryCredentialStore,
-    RecordingPublisher,
-    SequentialIds,
-    random_kek,
-)
+from tollgate_keyvault.testing import InMemoryCredentialStore, RecordingPublisher, random_kek
+from tollgate_servicekit.errors import BusUnavailable
+from tollgate_servicekit.testing import FixedClock, SequentialIds, eventually
 
 KEY = "sk-proj-service-test-secret-9876"
 
@@ -58,15 +57,13 @@ def _request(
     return SealRequest(credential_id=credential_id, recipient_public_key=public_key_of(recipient), requester="proxy-1")
 
 
-async def _answer(service: KeyvaultService, payload: bytes) -> SealReply:
-    answers: list[bytes] = []
-
-    async def respond(data: bytes) -> None:
-        answers.append(data)
-
-    await answer_seal(service, payload, respond)
-    [answer] = answers
-    return SealReply.model_validate_json(answer)
+async def _answer(service: KeyvaultService, payload: bytes, audits: AfterReply | None = None) -> SealReply:
+    """The responder's answer to a raw request, through FastStream's in-memory test broker (no server)."""
+    broker = NatsBroker()
+    broker.include_router(seal_router(service.seal, (audits or AfterReply(service.record)).put))
+    async with TestNatsBroker(broker) as test_broker:
+        response = await test_broker.request(payload, SealRequest.subject, timeout=5)
+    return SealReply.model_validate_json(response.body)
 
 
 async def test_a_seal_is_answered_before_it_is_audited_and_a_lost_audit_does_not_lose_the_answer(
@@ -74,18 +71,35 @@ async def test_a_seal_is_answered_before_it_is_audited_and_a_lost_audit_does_not
     publisher: RecordingPublisher,
     recipient: X25519PrivateKey,
     public_key_of: Callable[[X25519PrivateKey], str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     credential = await service.create("tnt_1", "openai", KEY)
-    audits_when_answered: list[int] = []
-
-    async def respond(data: bytes) -> None:
-        audits_when_answered.append(len(publisher.audits))
-        publisher.failing = True
-
+    audits = AfterReply(service.record)
     request = _request(credential.id, recipient, public_key_of)
-    await answer_seal(service, request.model_dump_json().encode(), respond)
-    assert audits_when_answered == [1]  # only credential.created so far
+    reply = await _answer(service, request.model_dump_json().encode(), audits)
+    assert reply.ok and audits.pending == 1
+    assert [a.action for a in publisher.audits] == ["credential.created"]  # the seal's audit is still queued
+    publisher.failing = True
+    draining = asyncio.create_task(audits.run())
+    try:
+        await eventually(lambda: audits.pending == 0, what="the queued audit")
+        await eventually(lambda: "not published" in caplog.text, what="the lost audit to be logged")
+    finally:
+        draining.cancel()
     assert [a.action for a in publisher.audits] == ["credential.created"]
+    publisher.failing = False
+    assert (await _answer(service, request.model_dump_json().encode())).ok
+
+
+async def test_a_failing_service_is_answered_internal_not_left_to_time_out(
+    store: InMemoryCredentialStore, service: KeyvaultService, caplog: pytest.LogCaptureFixture
+) -> None:
+    store.unavailable = True
+    caplog.set_level(logging.ERROR)
+    payload = json.dumps({"credential_id": "crd_7", "recipient_public_key": "A" * 42 + "E", "requester": "p"})
+    reply = await _answer(service, payload.encode())
+    assert (reply.ok, reply.error, reply.credential_id) == (False, ErrorCode.INTERNAL, "crd_7")
+    assert "test database is down" in caplog.text
 
 
 async def test_creating_a_credential_publishes_its_state_and_an_audit_event(
@@ -96,7 +110,7 @@ async def test_creating_a_credential_publishes_its_state_and_an_audit_event(
     assert state.subject == f"credential.state.v1.{credential.id}"
     assert (state.state_version, state.status, state.last4) == (1, CredentialStatus.ACTIVE, "9876")
     assert (state.tenant_id, state.base_url, state.api_style) == ("tnt_1", "https://api.openai.com", "openai")
-    assert state.occurred_at == clock.now
+    assert state.occurred_at == clock.now()
     [audit] = publisher.audits
     assert (audit.subject, audit.action, audit.target_id) == ("audit.keyvault.v1", "credential.created", credential.id)
     assert KEY not in state.model_dump_json() + audit.model_dump_json()
@@ -218,7 +232,7 @@ async def test_republishing_sends_every_credentials_current_state(
     assert await service.republish_all() == 2
     assert {(s.credential_id, s.state_version, s.status) for s in publisher.states} == {
         (first.id, 2, CredentialStatus.DELETED),
-        ("crd_000002", 1, CredentialStatus.ACTIVE),
+        (f"crd_{2:026d}", 1, CredentialStatus.ACTIVE),
     }
 
 

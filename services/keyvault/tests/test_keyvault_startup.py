@@ -7,7 +7,6 @@ import signal
 import stat
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,10 +16,12 @@ from pydantic import SecretStr
 
 from tollgate_devstack.natsserver import NatsServer
 from tollgate_devstack.ports import free_port
-from tollgate_keyvault.adapters.keyfiles import check_startup, load_keyring, new_kek_text, resolve_admin_key
+from tollgate_keyvault.adapters.keyfiles import check_startup, load_keyring, resolve_admin_key
 from tollgate_keyvault.app import create_app
 from tollgate_keyvault.domain.errors import ConfigurationError
 from tollgate_keyvault.settings import Settings
+from tollgate_servicekit.keyring import new_kek_text
+from tollgate_servicekit.testing import eventually
 
 SCRIPT = Path(sys.executable).parent / "tollgate-keyvault"
 
@@ -38,7 +39,7 @@ def test_without_kek_or_admin_key_the_app_refuses_naming_both() -> None:
         create_app(Settings())
     message = str(caught.value)
     assert "no KEK configured" in message and "TOLLGATE_KEYVAULT_KEK_FILE" in message
-    assert "no admin key configured" in message
+    assert "no TOLLGATE_KEYVAULT_ADMIN_KEY configured" in message and "TOLLGATE_KEYVAULT_ADMIN_KEY_FILE" in message
     assert "\n" not in message
 
 
@@ -46,7 +47,8 @@ def test_an_admin_key_file_that_does_not_exist_is_not_an_admin_key(tmp_path: Pat
     with pytest.raises(ConfigurationError, match="does not exist"):
         resolve_admin_key(Settings(admin_key_file=tmp_path / "missing"))
     (tmp_path / "admin").write_text("tga_from_file\n")
-    assert resolve_admin_key(Settings(admin_key_file=tmp_path / "admin")) == "tga_from_file"
+    (tmp_path / "admin").chmod(0o600)
+    assert resolve_admin_key(Settings(admin_key_file=tmp_path / "admin")).get_secret_value() == "tga_from_file"
 
 
 def test_a_missing_kek_file_is_generated_0600_and_reused(tmp_path: Path) -> None:
@@ -89,7 +91,7 @@ def test_previous_keks_join_the_keyring(tmp_path: Path) -> None:
             admin_key=SecretStr("a"),
         )
     )
-    assert (keyring.current.id, set(keyring.ids), admin) == ("k3", {"k1", "k2", "k3"}, "a")
+    assert (keyring.current.id, set(keyring.ids), admin.get_secret_value()) == ("k3", {"k1", "k2", "k3"}, "a")
 
 
 def _clean_env(**values: str) -> dict[str, str]:
@@ -107,11 +109,11 @@ def test_the_console_script_refuses_to_start_with_one_line_when_unconfigured(tmp
 
 
 @pytest.fixture
-def keyvault_process(fresh_nats: NatsServer, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], int]]:
+def keyvault_process(streams: NatsServer, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], int]]:
     port = free_port()
     env = _clean_env(
         TOLLGATE_KEYVAULT_PORT=str(port),
-        TOLLGATE_KEYVAULT_NATS_URL=fresh_nats.url,
+        TOLLGATE_KEYVAULT_NATS_URL=streams.url,
         TOLLGATE_KEYVAULT_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'kv.db'}",
         TOLLGATE_KEYVAULT_KEK_FILE=str(tmp_path / "kek"),
         TOLLGATE_KEYVAULT_ADMIN_KEY="tga_process",
@@ -125,24 +127,20 @@ def keyvault_process(fresh_nats: NatsServer, tmp_path: Path) -> Iterator[tuple[s
         process.communicate(timeout=30)
 
 
-def test_the_console_script_serves_readyz_from_env_vars_and_stops_cleanly_on_sigterm(
+async def test_the_console_script_serves_readyz_from_env_vars_and_stops_cleanly_on_sigterm(
     keyvault_process: tuple[subprocess.Popen[str], int], tmp_path: Path
 ) -> None:
     process, port = keyvault_process
-    response = None
-    for _ in range(1500):
-        assert process.poll() is None, "keyvault exited early"
-        try:
-            response = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
-            if response.status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        time.sleep(0.02)
-    assert response is not None and response.json() == {"status": "ready"}
-    assert stat.S_IMODE((tmp_path / "kek").stat().st_mode) == 0o600
-    listed = httpx.get(f"http://127.0.0.1:{port}/v1/credentials", headers={"Authorization": "Bearer tga_process"})
-    assert listed.json() == {"data": []}
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=2) as client:
+
+        async def ready() -> bool:
+            assert process.poll() is None, "keyvault exited early"
+            return (await client.get("/readyz")).status_code == 200
+
+        await eventually(ready, what="keyvault /readyz", timeout=30, ignore=(httpx.TransportError,))
+        assert stat.S_IMODE((tmp_path / "kek").stat().st_mode) == 0o600
+        listed = await client.get("/v1/credentials", headers={"Authorization": "Bearer tga_process"})
+        assert listed.json() == {"data": []}
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=30)
     assert process.returncode == 0

@@ -1,13 +1,19 @@
-"""What the keyvault use cases need from the outside world, as Protocols (adapters and fakes implement them)."""
+"""What the keyvault use cases need from the outside world, as Protocols (adapters and fakes implement them).
+
+The clock and ids are servicekit's ports (`tollgate_servicekit.clock`); their fakes are in
+`tollgate_servicekit.testing`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Protocol
 
 from tollgate_contracts import AuditEvent, CredentialState
 from tollgate_keyvault.domain.credential import Credential
+from tollgate_servicekit.clock import Clock, Ids
+
+__all__ = ["Clock", "CredentialStore", "Ids", "Publisher", "UrlGuard"]
 
 
 class CredentialStore(Protocol):
@@ -31,7 +37,7 @@ class CredentialStore(Protocol):
 
 
 class Publisher(Protocol):
-    """The bus, as the use cases see it."""
+    """The bus, as the use cases see it. Raises `tollgate_servicekit.errors.BusUnavailable` without a PubAck."""
 
     async def publish_state(self, state: CredentialState) -> None:
         """Publish to JetStream and return once the server acknowledged it (PubAck)."""
@@ -42,13 +48,9 @@ class Publisher(Protocol):
         ...
 
 
-class Clock(Protocol):
-    def __call__(self) -> datetime:
-        """The current time, aware UTC."""
-        ...
+class UrlGuard(Protocol):
+    """Where keyvault may let the proxy send a provider key: `tollgate_servicekit.egress.EgressGuard`."""
 
-
-class IdFactory(Protocol):
-    def __call__(self, prefix: str) -> str:
-        """A new id with this prefix (`crd`)."""
+    async def check_url(self, url: str) -> object:
+        """Return when `url` may be used; `tollgate_servicekit.egress.EgressRefused` (with a `reason`) if not."""
         ...

@@ -1,24 +1,26 @@
-"""The running service's resources and its start-up sequence (retried until it succeeds).
+"""The running service's resources, its start-up steps and its readiness.
 
-Ready means: tables exist, the bus is connected with every stream ensured,
-records are re-wrapped under the current KEK, every credential's state is
-republished, and the seal responder is listening.
+Ready means: tables exist, the bus is connected, the streams keyvault publishes to exist (auth creates them),
+records are re-wrapped under the current KEK, every credential's state is republished, the seal responder is
+listening — and no background task has crashed since.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 
-from tollgate_keyvault.adapters.bus import NatsBus
-from tollgate_keyvault.adapters.db import Database
-from tollgate_keyvault.consumers import Respond, answer_seal
+from faststream.nats import NatsBroker
+from pydantic import SecretStr
+
+from tollgate_keyvault.adapters.bus import BusPublisher
+from tollgate_keyvault.adapters.db import SqlCredentialStore
 from tollgate_keyvault.service import KeyvaultService
+from tollgate_servicekit.nats import Bus
+from tollgate_servicekit.sql import Database
+from tollgate_servicekit.supervisor import Startup, Step, Supervisor, describe
 
 logger = logging.getLogger(__name__)
-
-_PING_TIMEOUT = 2.0
 
 
 @dataclass
@@ -27,62 +29,48 @@ class Runtime:
 
     service: KeyvaultService
     database: Database
-    bus: NatsBus
-    admin_key: str
-    retry_seconds: float = 1.0
-    ready: bool = False
-    detail: str = "starting"
-
-    async def bring_up(self) -> None:
-        """Run the start-up steps, retrying from the failed step until all succeed (cancel to give up)."""
-        steps = (
-            ("database", self.database.create_tables),
-            ("bus", self.bus.connect),
-            ("rewrap", self._rewrap),
-            ("republish", self._republish),
-            ("seal responder", self._serve_seal),
-        )
-        for name, step in steps:
-            attempt = 0
-            while True:
-                if attempt == 0:
-                    self.detail = f"waiting for {name}"
-                try:
-                    await step()
-                    break
-                except Exception as exc:
-                    # Anything can fail before the database and bus are up; say which step and retry.
-                    attempt += 1
-                    self.detail = f"{name}: {type(exc).__name__}"
-                    logger.warning("start-up step %s failed (attempt %d): %s", name, attempt, type(exc).__name__)
-                    await asyncio.sleep(self.retry_seconds)
-        self.ready = True
-        self.detail = "ready"
-        logger.info("keyvault ready")
+    bus: Bus
+    broker: NatsBroker
+    admin_key: SecretStr
+    tasks: Supervisor
+    startup: Startup
 
     async def readiness(self) -> str | None:
         """None when ready to serve, else why not."""
-        if not self.ready:
-            return self.detail
-        if not self.bus.connected:
+        if not self.startup.ready:
+            return self.startup.detail
+        if (crashed := self.tasks.failure()) is not None:
+            return crashed
+        if not self.bus.is_connected:
             return "bus: disconnected"
         try:
-            await asyncio.wait_for(self.database.ping(), _PING_TIMEOUT)
+            await self.database.ping()
         except Exception as exc:
-            return f"database: {type(exc).__name__}"
+            return f"database: {describe(exc)}"
         return None
 
-    async def _rewrap(self) -> None:
-        await self.service.rewrap_all()
 
-    async def _republish(self) -> None:
-        count = await self.service.republish_all()
+def startup_steps(
+    service: KeyvaultService, store: SqlCredentialStore, bus: Bus, publisher: BusPublisher, broker: NatsBroker
+) -> list[Step]:
+    """The start-up steps, in order; each is retried until it succeeds."""
+
+    async def rewrap() -> None:
+        await service.rewrap_all()
+
+    async def republish() -> None:
+        count = await service.republish_all()
         logger.info("republished %d credential state(s)", count)
 
-    async def _serve_seal(self) -> None:
-        service = self.service
+    async def seal_responder() -> None:
+        await broker.start()
+        logger.info("keyvault ready")
 
-        async def handler(data: bytes, respond: Respond) -> None:
-            await answer_seal(service, data, respond)
-
-        await self.bus.serve_seal(handler)
+    return [
+        ("database", store.create_tables),
+        ("bus", bus.connect),
+        ("streams", publisher.wait_for_streams),
+        ("rewrap", rewrap),
+        ("republish", republish),
+        ("seal responder", seal_responder),
+    ]

@@ -2,7 +2,8 @@
 
 Every change is stored first, then published as the credential's full state
 (awaiting the JetStream acknowledgement), then audited. The provider key is in
-clear only inside `create` (to encrypt it) and `seal` (to seal it again).
+clear only inside `create` (to encrypt it) and `seal` (to seal it again). A
+base URL the caller supplies passes the egress guard before anything is stored.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from tollgate_contracts import AuditEvent, CredentialState, CredentialStatus, Er
 from tollgate_contracts.sealedbox import InvalidRecipientKey, recipient_key, seal
 from tollgate_keyvault.domain import envelope
 from tollgate_keyvault.domain.credential import Credential, Status, new_credential
-from tollgate_keyvault.domain.errors import BusUnavailable, CredentialNotFound, KeyUnavailable
-from tollgate_keyvault.ports import Clock, CredentialStore, IdFactory, Publisher
+from tollgate_keyvault.domain.errors import BaseUrlRefused, CredentialNotFound, KeyUnavailable
+from tollgate_keyvault.ports import Clock, CredentialStore, Ids, Publisher, UrlGuard
+from tollgate_servicekit.egress import EgressGuard, EgressRefused
+from tollgate_servicekit.errors import BusUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +52,10 @@ class Sealing:
 
 
 class KeyvaultService:
-    """The use cases, over a store, a publisher, a keyring, a clock and an id factory."""
+    """The use cases, over a store, a publisher, a keyring, a clock, ids and the egress guard.
+
+    Without `egress`, base URLs are checked with no allow-list (every non-public address refused).
+    """
 
     def __init__(
         self,
@@ -57,8 +63,10 @@ class KeyvaultService:
         publisher: Publisher,
         keyring: envelope.Keyring,
         clock: Clock,
-        ids: IdFactory,
+        ids: Ids,
         producer: str = SERVICE,
+        *,
+        egress: UrlGuard | None = None,
     ) -> None:
         self._store = store
         self._publisher = publisher
@@ -66,6 +74,7 @@ class KeyvaultService:
         self._clock = clock
         self._ids = ids
         self._producer = producer
+        self._egress: UrlGuard = egress if egress is not None else EgressGuard()
 
     async def create(
         self,
@@ -76,10 +85,16 @@ class KeyvaultService:
         api_style: str | None = None,
         actor: str = "admin",
     ) -> Credential:
-        """Encrypt and store a provider key, publish the credential's state; InvalidInput for bad fields."""
+        """Encrypt and store a provider key, publish the credential's state; InvalidInput for bad fields.
+
+        A caller-supplied `base_url` must pass the egress guard (BaseUrlRefused); the built-in provider roots
+        are ours, not the caller's, and are not resolved here.
+        """
         request = new_credential(tenant_id, provider, api_key, base_url, api_style)
-        credential_id = self._ids(ID_PREFIX)
-        now = self._clock()
+        if base_url is not None:
+            await self._check_base_url(request.base_url)
+        credential_id = self._ids.new_id(ID_PREFIX)
+        now = self._clock.now()
         credential = Credential(
             id=credential_id,
             tenant_id=request.tenant_id,
@@ -112,7 +127,7 @@ class KeyvaultService:
         current = await self._store.get(credential_id)
         if current.status is Status.DELETED:
             return current
-        credential = current.deleted(self._clock())
+        credential = current.deleted(self._clock.now())
         await self._store.replace(credential, expected_version=current.version)
         await self._publisher.publish_state(to_state(credential, self._producer))
         await self._audit("credential.deleted", actor, credential, {})
@@ -160,6 +175,13 @@ class KeyvaultService:
         """Publish the audit event of a seal that was answered."""
         if sealing.audit is not None:
             await self._publish_audit(sealing.audit)
+
+    async def _check_base_url(self, url: str) -> None:
+        try:
+            await self._egress.check_url(url)
+        except EgressRefused as exc:
+            logger.info("base URL refused: %s", exc.reason)
+            raise BaseUrlRefused(exc.reason) from None
 
     def _refuse(self, request: SealRequest, code: ErrorCode, message: str) -> Sealing:
         logger.info("seal of %s for %s refused: %s", request.credential_id, request.requester, code.value)

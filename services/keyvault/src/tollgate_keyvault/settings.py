@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -17,6 +18,8 @@ class Settings(BaseSettings):
     port: int = 8083
     log_level: str = "INFO"
     access_log: bool = False
+    max_body_bytes: int = 64 * 1024
+    """Largest request body the admin API reads (a credential is a few hundred bytes)."""
 
     nats_url: str = "nats://127.0.0.1:4222"
     nats_user: str | None = None
@@ -37,7 +40,18 @@ class Settings(BaseSettings):
     kek_file: Path | None = None
     """File of `<id> <base64url>` lines, the last one current; generated (mode 0600) when missing."""
 
+    egress_allow: Annotated[list[str], NoDecode] = []
+    """`host:port` entries a credential's base URL may point to although they are not public https addresses
+    (comma-separated in the environment; the embedded stack lists its mock provider). Empty by default."""
+
     producer: str = "keyvault"
     """Producer name on published events (a replica may add its own suffix)."""
     retry_seconds: float = 1.0
     """Pause between attempts to bring up the database and bus at start."""
+
+    @field_validator("egress_allow", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [entry.strip() for entry in value.split(",") if entry.strip()]
+        return value

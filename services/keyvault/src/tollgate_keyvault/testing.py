@@ -1,36 +1,49 @@
-"""In-memory fakes of keyvault's ports, for this service's tests and for other services' tests."""
+"""In-memory fakes of keyvault's ports, for this service's tests and for other services' tests.
+
+The clock and ids fakes are servicekit's (`tollgate_servicekit.testing.FixedClock`, `SequentialIds`).
+"""
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 
 from tollgate_contracts import AuditEvent, CredentialState
 from tollgate_keyvault.domain.credential import Credential
 from tollgate_keyvault.domain.envelope import KEY_BYTES, Kek, Keyring
-from tollgate_keyvault.domain.errors import BusUnavailable, ConcurrentUpdate, CredentialNotFound, InvalidInput
+from tollgate_keyvault.domain.errors import ConcurrentUpdate, CredentialNotFound, InvalidInput
+from tollgate_servicekit.egress import Resolver
+from tollgate_servicekit.errors import BusUnavailable, StoreUnavailable
 
 
 class InMemoryCredentialStore:
-    """`CredentialStore` in a dict, with the same not-found and concurrency behaviour as the SQL one."""
+    """`CredentialStore` in a dict, with the same not-found and concurrency behaviour as the SQL one; set
+    `unavailable` to make every call fail like a database that is down."""
 
     def __init__(self) -> None:
         self.rows: dict[str, Credential] = {}
+        self.unavailable = False
+
+    def _check(self) -> None:
+        if self.unavailable:
+            raise StoreUnavailable("test database is down")
 
     async def add(self, credential: Credential) -> None:
+        self._check()
         if credential.id in self.rows:
             raise InvalidInput(f"credential {credential.id} already exists")
         self.rows[credential.id] = credential
 
     async def get(self, credential_id: str) -> Credential:
+        self._check()
         try:
             return self.rows[credential_id]
         except KeyError:
             raise CredentialNotFound(credential_id) from None
 
     async def list(self, tenant_id: str | None = None) -> Sequence[Credential]:
+        self._check()
         found = [c for c in self.rows.values() if tenant_id is None or c.tenant_id == tenant_id]
         return sorted(found, key=lambda c: (c.created_at, c.id))
 
@@ -60,28 +73,16 @@ class RecordingPublisher:
         self.audits.append(event)
 
 
-@dataclass
-class FixedClock:
-    """A clock that only moves when told to."""
+def fixed_resolver(answers: Mapping[str, Sequence[str]]) -> Resolver:
+    """A resolver for `EgressGuard` answering from `answers` (host → addresses), no DNS; OSError otherwise."""
 
-    now: datetime = field(default_factory=lambda: datetime(2026, 1, 1, tzinfo=UTC))
+    async def resolve(host: str, port: int) -> list[str]:
+        try:
+            return list(answers[host])
+        except KeyError:
+            raise OSError(f"{host} does not resolve") from None
 
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-
-@dataclass
-class SequentialIds:
-    """Ids `crd_000001`, `crd_000002`, … in order."""
-
-    count: int = 0
-
-    def __call__(self, prefix: str) -> str:
-        self.count += 1
-        return f"{prefix}_{self.count:06d}"
+    return resolve
 
 
 def random_kek(kek_id: str = "k1") -> Kek:

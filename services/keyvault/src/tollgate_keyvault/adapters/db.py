@@ -1,30 +1,27 @@
 """Credentials in SQL (SQLModel over aiosqlite or asyncpg): ciphertext, nonces, wrapped data key, KEK id, last4.
 
 The provider key is never stored in clear. Tables are declared without a
-schema; on PostgreSQL the engine maps them into the configured schema
-(`schema_translate_map`), so tests and deployments can each have their own.
-Tables belong to keyvault's own SQLModel registry, so other services' models
-loaded in the same process never end up in keyvault's database.
+schema; on PostgreSQL servicekit's `Database` maps them into the configured
+schema, so tests and deployments can each have their own. Tables belong to
+keyvault's own SQLModel registry, so other services' models loaded in the same
+process never end up in keyvault's database. Driver failures reach the caller
+as `StoreUnavailable` (servicekit); a duplicate id is `InvalidInput`.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, DateTime, LargeBinary, text
+from sqlalchemy import Column, DateTime, LargeBinary
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel, col, select, update
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tollgate_keyvault.domain.credential import ApiStyle, Credential, Status
 from tollgate_keyvault.domain.envelope import Envelope
-from tollgate_keyvault.domain.errors import ConcurrentUpdate, ConfigurationError, CredentialNotFound, InvalidInput
-
-_SCHEMA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+from tollgate_keyvault.domain.errors import ConcurrentUpdate, CredentialNotFound, InvalidInput
+from tollgate_servicekit.sql import Database
 
 
 class _Table(SQLModel, registry=registry()):
@@ -100,45 +97,18 @@ def _from_row(row: CredentialRow) -> Credential:
     )
 
 
-class Database:
-    """An async engine for keyvault's tables, mapped into `schema` on PostgreSQL."""
-
-    def __init__(self, url: str, schema: str | None = None) -> None:
-        self.is_postgres = url.startswith("postgresql")
-        self.schema = schema if self.is_postgres else None
-        if self.schema is not None and not _SCHEMA_NAME.fullmatch(self.schema):
-            raise ConfigurationError("DATABASE_SCHEMA must be a plain SQL identifier")
-        connect_args = {} if self.is_postgres else {"timeout": 30}
-        engine = create_async_engine(url, connect_args=connect_args, pool_pre_ping=True)
-        if self.schema is not None:
-            engine = engine.execution_options(schema_translate_map={None: self.schema})
-        self.engine: AsyncEngine = engine
-        self.sessions = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
-
-    async def create_tables(self) -> None:
-        """The schema (PostgreSQL) and tables, if missing. Safe to run from every replica at start."""
-        async with self.engine.begin() as conn:
-            if self.schema is not None:
-                await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
-            await conn.run_sync(METADATA.create_all)
-
-    async def ping(self) -> None:
-        """Raise unless the database answers."""
-        async with self.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-
-    async def dispose(self) -> None:
-        await self.engine.dispose()
-
-
 class SqlCredentialStore:
     """`CredentialStore` over a `Database`."""
 
     def __init__(self, database: Database) -> None:
-        self._sessions = database.sessions
+        self._database = database
+
+    async def create_tables(self) -> None:
+        """The schema (PostgreSQL) and tables, if missing. Safe to run from every replica at start."""
+        await self._database.create_all(METADATA)
 
     async def add(self, credential: Credential) -> None:
-        async with self._sessions() as session:
+        async with self._database.session() as session:
             session.add(_to_row(credential))
             try:
                 await session.commit()
@@ -146,7 +116,7 @@ class SqlCredentialStore:
                 raise InvalidInput(f"credential {credential.id} already exists") from None
 
     async def get(self, credential_id: str) -> Credential:
-        async with self._sessions() as session:
+        async with self._database.session() as session:
             row = await session.get(CredentialRow, credential_id)
         if row is None:
             raise CredentialNotFound(credential_id)
@@ -156,7 +126,7 @@ class SqlCredentialStore:
         query = select(CredentialRow).order_by(col(CredentialRow.created_at), col(CredentialRow.id))
         if tenant_id is not None:
             query = query.where(col(CredentialRow.tenant_id) == tenant_id)
-        async with self._sessions() as session:
+        async with self._database.session() as session:
             rows = (await session.exec(query)).all()
         return [_from_row(row) for row in rows]
 
@@ -168,7 +138,7 @@ class SqlCredentialStore:
             .where(col(CredentialRow.id) == credential.id, col(CredentialRow.version) == expected_version)
             .values(**values)
         )
-        async with self._sessions() as session:
+        async with self._database.session() as session:
             result = await session.exec(statement)
             await session.commit()
         if result.rowcount != 1:

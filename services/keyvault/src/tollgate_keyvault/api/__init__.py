@@ -1,1 +1,1 @@
-"""Keyvault's HTTP API: admin-key protected credential routes, health, and errors in the shared shape."""
+"""Keyvault's HTTP API: admin-key protected credential routes (health and errors are servicekit's)."""

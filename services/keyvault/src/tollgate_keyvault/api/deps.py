@@ -1,15 +1,15 @@
-"""FastAPI dependencies: the running service and the admin-key check."""
+"""FastAPI dependencies: the running service and the admin-key check (servicekit's, constant time)."""
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
+from pydantic import SecretStr
 
-from tollgate_keyvault.api.errors import Unauthorized
 from tollgate_keyvault.runtime import Runtime
 from tollgate_keyvault.service import KeyvaultService
+from tollgate_servicekit.admin import admin_guard
 
 
 def runtime(request: Request) -> Runtime:
@@ -21,18 +21,11 @@ def service(rt: Annotated[Runtime, Depends(runtime)]) -> KeyvaultService:
     return rt.service
 
 
-def require_admin(
-    rt: Annotated[Runtime, Depends(runtime)],
-    authorization: Annotated[str | None, Header()] = None,
-) -> None:
-    """`Authorization: Bearer <admin key>`, compared in constant time; Unauthorized otherwise."""
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise Unauthorized
-    if not hmac.compare_digest(token.strip().encode(), rt.admin_key.encode()):
-        raise Unauthorized
+def _admin_key(request: Request) -> SecretStr | None:
+    rt: Runtime | None = getattr(request.app.state, "runtime", None)
+    return None if rt is None else rt.admin_key
 
 
 RuntimeDep = Annotated[Runtime, Depends(runtime)]
 ServiceDep = Annotated[KeyvaultService, Depends(service)]
-AdminDep = Depends(require_admin)
+AdminDep = Depends(admin_guard(_admin_key))

@@ -1,4 +1,4 @@
-"""HTTP routes: credentials (admin key) and health."""
+"""HTTP routes: credentials (admin key). Health is servicekit's `health_router`."""
 
 from __future__ import annotations
 
@@ -6,14 +6,12 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, SecretStr
 
-from tollgate_keyvault.api.deps import AdminDep, RuntimeDep, ServiceDep
+from tollgate_keyvault.api.deps import AdminDep, ServiceDep
 from tollgate_keyvault.domain.credential import Credential
 
 credentials = APIRouter(prefix="/v1/credentials", tags=["credentials"], dependencies=[AdminDep])
-health = APIRouter(tags=["health"])
 
 
 class CreateCredential(BaseModel):
@@ -23,7 +21,10 @@ class CreateCredential(BaseModel):
     provider: str = Field(min_length=1, max_length=64, description="`openai`, `anthropic`, or a custom name.")
     api_key: SecretStr = Field(min_length=1, description="The provider key (stored encrypted; never returned).")
     base_url: str | None = Field(
-        default=None, description="API root without `/v1`; defaults for openai and anthropic, required otherwise."
+        default=None,
+        max_length=2048,
+        description="API root without `/v1`; defaults for openai and anthropic, required otherwise. Must be a "
+        "public https address unless its host:port is in TOLLGATE_KEYVAULT_EGRESS_ALLOW.",
     )
     api_style: str | None = Field(default=None, description="`openai` or `anthropic`; defaults from the provider.")
 
@@ -89,16 +90,3 @@ async def get_credential(credential_id: str, service: ServiceDep) -> CredentialO
 @credentials.delete("/{credential_id}")
 async def delete_credential(credential_id: str, service: ServiceDep) -> CredentialOut:
     return CredentialOut.of(await service.delete(credential_id))
-
-
-@health.get("/healthz")
-async def healthz() -> dict[str, str]:
-    return {"status": "ok"}
-
-
-@health.get("/readyz", response_model=None)
-async def readyz(rt: RuntimeDep) -> dict[str, str] | JSONResponse:
-    problem = await rt.readiness()
-    if problem is not None:
-        return JSONResponse({"status": "starting", "detail": problem}, status_code=503)
-    return {"status": "ready"}

@@ -5,78 +5,32 @@ with AES-256-GCM under the data key, the record id as associated data, so a
 ciphertext copied onto another row does not decrypt. The data key is wrapped
 (AES-256-GCM) by a key-encryption key (KEK) with associated data
 `record id NUL kek id`, so neither a moved wrapped key nor a relabelled KEK id
-decrypts. KEKs carry ids: the keyring holds the current KEK (used for new
-writes) and older ones (still able to unwrap), so the KEK can rotate and
-records be re-wrapped without anyone re-entering a provider key.
+decrypts. KEKs carry ids: the keyring (`tollgate_servicekit.keyring`, shared
+with auth's signing keys) holds the current KEK (used for new writes) and older
+ones (still able to unwrap), so the KEK can rotate and records be re-wrapped
+without anyone re-entering a provider key.
 """
 
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from types import MappingProxyType
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from tollgate_keyvault.domain.errors import DecryptionFailed, InvalidInput, UnknownKek
+from tollgate_servicekit import keyring as keyrings
+from tollgate_servicekit.keyring import KEY_BYTES, Kek, Keyring
 
-KEY_BYTES = 32
+__all__ = ["KEY_BYTES", "Envelope", "Kek", "Keyring", "RandomBytes", "decrypt", "encrypt", "rewrap"]
+
 NONCE_BYTES = 12
 _TAG_BYTES = 16
-_KEK_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 RandomBytes = Callable[[int], bytes]
 """Source of randomness; `os.urandom` in production, injectable for deterministic tests."""
-
-
-@dataclass(frozen=True, repr=False)
-class Kek:
-    """One key-encryption key and its id. `repr` never shows the key."""
-
-    id: str
-    key: bytes
-
-    def __post_init__(self) -> None:
-        if not _KEK_ID.fullmatch(self.id):
-            raise InvalidInput("KEK id must be 1-64 characters of letters, digits, '.', '_' or '-'")
-        if len(self.key) != KEY_BYTES:
-            raise InvalidInput(f"KEK {self.id!r} must be {KEY_BYTES} bytes")
-
-    def __repr__(self) -> str:
-        return f"Kek(id={self.id!r})"
-
-
-class Keyring:
-    """The current KEK (wraps new data keys) and every older KEK that may still unwrap one."""
-
-    def __init__(self, current: Kek, previous: Iterable[Kek] = ()) -> None:
-        keks: dict[str, Kek] = {}
-        for kek in (*previous, current):
-            if kek.id in keks and keks[kek.id].key != kek.key:
-                raise InvalidInput(f"KEK id {kek.id!r} is configured twice with different keys")
-            keks[kek.id] = kek
-        self._current = current
-        self._keks: Mapping[str, Kek] = MappingProxyType(keks)
-
-    @property
-    def current(self) -> Kek:
-        return self._current
-
-    @property
-    def ids(self) -> tuple[str, ...]:
-        return tuple(self._keks)
-
-    def get(self, kek_id: str) -> Kek:
-        try:
-            return self._keks[kek_id]
-        except KeyError:
-            raise UnknownKek(kek_id) from None
-
-    def __repr__(self) -> str:
-        return f"Keyring(current={self._current.id!r}, ids={self.ids!r})"
 
 
 @dataclass(frozen=True)
@@ -139,7 +93,10 @@ def _wrap(data_key: bytes, record_id: str, kek: Kek, random_bytes: RandomBytes) 
 
 
 def _unwrap(envelope: Envelope, record_id: str, keyring: Keyring) -> bytes:
-    kek = keyring.get(envelope.kek_id)
+    try:
+        kek = keyring.get(envelope.kek_id)
+    except keyrings.UnknownKek:
+        raise UnknownKek(envelope.kek_id) from None
     blob = envelope.wrapped_key
     if len(blob) != NONCE_BYTES + KEY_BYTES + _TAG_BYTES:
         raise DecryptionFailed(f"record {record_id} has a malformed wrapped key")

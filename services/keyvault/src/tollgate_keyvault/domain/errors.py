@@ -1,48 +1,79 @@
-"""Keyvault's error tree. No message ever carries a secret (key, KEK, plaintext).
+"""Keyvault's error tree. No message ever carries a secret (key, KEK, plaintext), nor more than a short prefix of
+a submitted value.
 
-KeyvaultError
-├── InvalidInput            a caller sent something we cannot store or use (400 / invalid_request)
+KeyvaultError                   `.code` and `.message` feed the HTTP error body (`tollgate_servicekit.http`)
+├── InvalidInput            a caller sent something we cannot store or use (422 / invalid_request)
+│   └── BaseUrlRefused      the base URL points where Tollgate does not send keys (egress guard)
 ├── CredentialNotFound      no such credential, or it was deleted (404 / credential_not_found)
-├── ConcurrentUpdate        the credential changed between read and write (409)
+├── ConcurrentUpdate        the credential changed between read and write (409 / conflict)
 ├── KeyUnavailable          the stored key cannot be recovered (503 / provider_key_unavailable)
 │   ├── UnknownKek          the record was wrapped by a KEK this process does not hold
 │   └── DecryptionFailed    authentication failed: wrong key, wrong record id, or tampering
-├── BusUnavailable          an event could not be published (acknowledged) in time (503)
 └── ConfigurationError      the process cannot start as configured (one readable line)
 
-A seal recipient's unusable X25519 key is `tollgate_contracts.sealedbox.InvalidRecipientKey`, answered in the
-`SealReply` as `invalid_request`.
+Infrastructure errors are servicekit's (`tollgate_servicekit.errors`): `BusUnavailable` (no PubAck; the stored
+state is republished at the next start) and `StoreUnavailable`, both 503. A seal recipient's unusable X25519 key
+is `tollgate_contracts.sealedbox.InvalidRecipientKey`, answered in the `SealReply` as `invalid_request`.
 """
 
 from __future__ import annotations
+
+from tollgate_contracts import ErrorCode
+from tollgate_servicekit.redaction import clip
 
 
 class KeyvaultError(Exception):
     """Base of every error keyvault raises on purpose."""
 
+    code: str = ErrorCode.INTERNAL.value
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
 
 class InvalidInput(KeyvaultError):
     """The caller's input cannot be accepted; the message says which field and why (never its value)."""
+
+    code = ErrorCode.INVALID_REQUEST.value
+
+
+class BaseUrlRefused(InvalidInput):
+    """The egress guard refused the base URL; the reason names at most a short prefix of the host."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"base_url refused: {reason}")
 
 
 class CredentialNotFound(KeyvaultError):
     """No credential with this id exists (or it was deleted)."""
 
+    code = ErrorCode.CREDENTIAL_NOT_FOUND.value
+
     def __init__(self, credential_id: str) -> None:
-        super().__init__(f"credential {credential_id} not found")
+        super().__init__(f"credential {clip(credential_id)} not found")
         self.credential_id = credential_id
 
 
 class ConcurrentUpdate(KeyvaultError):
     """Another writer changed the credential first; the caller may retry."""
 
+    code = "conflict"
+
     def __init__(self, credential_id: str) -> None:
-        super().__init__(f"credential {credential_id} was changed concurrently; retry")
+        super().__init__(f"credential {clip(credential_id)} was changed concurrently; retry")
         self.credential_id = credential_id
 
 
 class KeyUnavailable(KeyvaultError):
     """The stored provider key cannot be recovered."""
+
+    code = ErrorCode.PROVIDER_KEY_UNAVAILABLE.value
+
+    @property
+    def message(self) -> str:
+        # str(self) names KEK ids and records, for the log; a caller learns only that the key cannot be opened.
+        return "the stored key cannot be opened"
 
 
 class UnknownKek(KeyUnavailable):
@@ -55,10 +86,6 @@ class UnknownKek(KeyUnavailable):
 
 class DecryptionFailed(KeyUnavailable):
     """AES-GCM authentication failed: the ciphertext, nonce, record id or KEK does not match."""
-
-
-class BusUnavailable(KeyvaultError):
-    """The bus did not acknowledge a publish; the stored state is republished at the next start."""
 
 
 class ConfigurationError(KeyvaultError):
