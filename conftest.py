@@ -33,22 +33,30 @@ class Database:
         return "postgresql" if self.url.startswith("postgresql") else "sqlite"
 
 
+# Every test server is locked like the deployed one (tollgate_contracts.permissions: one user per service, no
+# anonymous access) and has one more user, the unrestricted test harness. `server.url` and `nats_url` carry the
+# harness's credentials (`nats://harness:<password>@127.0.0.1:<port>`), so a raw client playing several roles
+# connects as before; `server.url_for("proxy")` / `server.credentials("proxy")` connect as one service, to test
+# what that service may and may not do.
+
+
 @pytest.fixture(scope="session")
 def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
-    """A real nats-server with JetStream (sync_interval always) for the whole session."""
+    """A real nats-server with JetStream (sync_interval always), locked, for the whole session."""
     with NatsServer(tmp_path_factory.mktemp("nats")) as server:
         yield server
 
 
 @pytest.fixture
 def fresh_nats(tmp_path: Path) -> Iterator[NatsServer]:
-    """A nats-server of this test's own (starts in ~15 ms): streams and consumers start empty."""
+    """A locked nats-server of this test's own (starts in ~15 ms): streams and consumers start empty."""
     with NatsServer(tmp_path / "nats") as server:
         yield server
 
 
 @pytest.fixture(scope="session")
 def nats_url(nats_server: NatsServer) -> str:
+    """The session server's URL with the test harness's credentials in it."""
     return nats_server.url
 
 

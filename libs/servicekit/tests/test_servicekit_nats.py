@@ -96,11 +96,11 @@ async def test_connect_retries_until_the_server_answers_and_never_logs_the_passw
 ) -> None:
     caplog.set_level(logging.DEBUG)
     port = free_port()
-    bus = Bus(f"nats://svc:{PASSWORD}@127.0.0.1:{port}", name="servicekit-test", reconnect_time_wait=0.05)
+    bus = Bus(f"nats://harness:{PASSWORD}@127.0.0.1:{port}", name="servicekit-test", reconnect_time_wait=0.05)
     connecting = asyncio.create_task(bus.connect())
     await eventually(lambda: "NATS nats://***@127.0.0.1" in caplog.text, what="a failed attempt to be logged")
     assert not connecting.done()
-    with NatsServer(tmp_path / "nats", port=port):
+    with NatsServer(tmp_path / "nats", port=port, passwords={"harness": PASSWORD}):  # a locked server
         await asyncio.wait_for(connecting, 10)
         assert bus.is_connected
         await bus.close()

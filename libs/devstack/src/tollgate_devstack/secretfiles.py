@@ -18,6 +18,11 @@ def new_mock_key() -> str:
     return "sk-mock-" + secrets.token_urlsafe(24)
 
 
+def new_nats_password() -> str:
+    """A NATS user's password: 43 URL-safe characters (written quoted into nats.conf, sent unescaped in URLs)."""
+    return secrets.token_urlsafe(32)
+
+
 def write_secret(path: Path, value: str) -> None:
     """Write `value` to `path` readable by the owner only (created 0600, never briefly world-readable)."""
     path.parent.mkdir(parents=True, exist_ok=True)

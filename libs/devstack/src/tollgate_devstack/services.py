@@ -64,12 +64,17 @@ def service_env(
     database: Database,
     log_level: str,
     access_log: bool = False,
+    nats_password: str | None = None,
 ) -> dict[str, str]:
-    """The `TOLLGATE_<SERVICE>_*` settings of one of the four services."""
+    """The `TOLLGATE_<SERVICE>_*` settings of one of the four services.
+
+    With `nats_password`, the service connects as its own NATS user (named like the service); the URL carries no
+    credentials, so a logged URL never leaks them."""
     settings: dict[str, str] = {
         "HOST": "127.0.0.1",
         "PORT": str(getattr(ports, service)),
         "NATS_URL": f"nats://127.0.0.1:{ports.nats}",
+        **({"NATS_USER": service, "NATS_PASSWORD": nats_password} if nats_password is not None else {}),
         "LOG_LEVEL": log_level,
         "ACCESS_LOG": str(access_log).lower(),
         "ADMIN_KEY_FILE": str(paths.admin_key.resolve()),

@@ -27,8 +27,9 @@ from tollgate_devstack.layout import StackPaths, StackPorts
 from tollgate_devstack.natsserver import NatsServer
 from tollgate_devstack.ports import port_is_free
 from tollgate_devstack.process import ChildProcess, StackError, stop_all
-from tollgate_devstack.secretfiles import new_admin_key, new_mock_key, read_or_create_secret
-from tollgate_devstack.services import Database, base_env, mock_env, script, service_env
+from tollgate_devstack.secretfiles import new_admin_key, new_mock_key, new_nats_password, read_or_create_secret
+from tollgate_devstack.services import SERVICES, Database, base_env, mock_env, script, service_env
+from tollgate_servicekit.secretfiles import ensure_private_dir
 
 logger = logging.getLogger(__name__)
 
@@ -148,12 +149,16 @@ class Stack:
         read_or_create_secret(self.paths.admin_key, new_admin_key)
         mock_key = read_or_create_secret(self.paths.mock_key, new_mock_key)
 
+        # The bus is locked like the deployed one: one user per service (tollgate_contracts.permissions), each
+        # with a generated password kept in a 0600 file; no anonymous access and no test-harness user.
         self.nats = NatsServer(
             self.paths.nats,
             port=self.ports.nats,
             monitor_port=self.ports.nats_monitor,
             log_path=self.paths.log("nats"),
             own_process_group=True,
+            harness=False,
+            passwords=self._nats_passwords(),
         )
         try:
             self.nats.start()
@@ -194,8 +199,26 @@ class Stack:
             database=self.database,
             log_level=self.log_level,
             access_log=self.access_log,
+            nats_password=self.nats_credentials(name)[1],
         )
         return self._child(name, script(f"tollgate-{name}"), env | settings, getattr(self.ports, name))
+
+    def _nats_passwords(self) -> dict[str, str]:
+        return dict(self.nats_credentials(name) for name in SERVICES)
+
+    def nats_credentials(self, service: str) -> tuple[str, str]:
+        """(user, password) of a service's NATS user, from its 0600 file in a 0700 directory; generated there on
+        first use and kept afterwards, so a restarted stack keeps its credentials. Never print or log it."""
+        if service not in SERVICES:
+            raise KeyError(f"no NATS user for {service!r}")
+        path = self.paths.nats_password(service)
+        ensure_private_dir(path.parent)
+        return service, read_or_create_secret(path, new_nats_password)
+
+    def nats_url_for(self, service: str) -> str:
+        """The bus URL with a service's credentials in it, for a test acting as that service (never log it)."""
+        user, password = self.nats_credentials(service)
+        return f"nats://{user}:{password}@127.0.0.1:{self.ports.nats}"
 
     def _child(self, name: str, argv0: str, env: dict[str, str], port: int) -> ChildProcess:
         return ChildProcess(
@@ -260,6 +283,7 @@ class Stack:
             "nats_url": self.nats_url,
             "nats_monitor_url": self._url(self.ports.nats_monitor),
             "admin_key_file": str(self.paths.admin_key),
+            "nats_password_files": {name: str(self.paths.nats_password(name)) for name in SERVICES},
             "database": self.database.kind,
             "tenant_id": self.bootstrap.tenant_id if self.bootstrap else None,
             "mock_credentials": dict(self.bootstrap.credentials) if self.bootstrap else {},
