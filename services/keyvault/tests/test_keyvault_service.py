@@ -15,9 +15,10 @@ from tollgate_contracts import CredentialStatus, ErrorCode, SealReply, SealReque
 from tollgate_keyvault.consumers import AfterReply, seal_router
 from tollgate_keyvault.domain.credential import Status
 from tollgate_keyvault.domain.envelope import Keyring
-from tollgate_keyvault.domain.errors import CredentialNotFound
+from tollgate_keyvault.domain.errors import BaseUrlRefused, CredentialNotFound
 from tollgate_keyvault.service import KeyvaultService
-from tollgate_keyvault.testing import InMemoryCredentialStore, RecordingPublisher, random_kek
+from tollgate_keyvault.testing import InMemoryCredentialStore, RecordingPublisher, fixed_resolver, random_kek
+from tollgate_servicekit.egress import EgressGuard
 from tollgate_servicekit.errors import BusUnavailable
 from tollgate_servicekit.testing import FixedClock, SequentialIds, eventually
 
@@ -263,3 +264,16 @@ async def test_listing_filters_by_tenant(service: KeyvaultService) -> None:
     await service.create("tnt_2", "openai", KEY)
     assert [c.tenant_id for c in await service.list("tnt_2")] == ["tnt_2"]
     assert len(await service.list()) == 2
+
+
+async def test_a_refused_base_url_stores_and_publishes_nothing(
+    store: InMemoryCredentialStore, publisher: RecordingPublisher, keyring: Keyring, clock: FixedClock
+) -> None:
+    egress = EgressGuard(["127.0.0.1:8090"], resolver=fixed_resolver({"llm.example.com": ["127.0.0.1"]}))
+    service = KeyvaultService(store, publisher, keyring, clock, SequentialIds(), egress=egress)
+    for url in ("https://llm.example.com", "http://127.1:8091", "https://[::ffff:169.254.169.254]"):
+        with pytest.raises(BaseUrlRefused, match=r"^base_url refused: "):
+            await service.create("tnt_1", "custom", KEY, base_url=url)
+    assert (store.rows, publisher.states, publisher.audits) == ({}, [], [])
+    allowed = await service.create("tnt_1", "custom", KEY, base_url="http://127.0.0.1:8090")
+    assert allowed.base_url == "http://127.0.0.1:8090"
