@@ -107,11 +107,25 @@ def test_a_wrong_admin_key_is_refused_in_one_line_that_does_not_show_it(cli_stac
     assert "tga_wrong_key_value" not in result.output
 
 
+def test_a_base_url_the_egress_guard_refuses_is_one_line_and_stores_nothing(cli_stack: Stack) -> None:
+    key = "sk-cli-refused-0123456789abcdefQRST"
+    args = ("credential", "add", "--provider", "sneaky", "--api-key-stdin", "--base-url")
+    for url in ("http://127.1:9/steal", "https://169.254.169.254/latest"):
+        result = invoke(cli_stack, *args, url, stdin=key + "\n")
+        assert result.exit_code == 1, result.output
+        assert result.stderr.startswith("tollgate: error: keyvault: invalid_request: base_url refused: ")
+        assert result.stderr.count("\n") == 1 and "(HTTP 422)" in result.stderr
+        assert url not in result.output and key not in result.output
+    listed = json.loads(invoke(cli_stack, "credential", "list", "--json").stdout)["data"]
+    assert "sneaky" not in {c["provider"] for c in listed}
+
+
 def test_a_credential_is_added_from_stdin_and_listed_without_its_key(cli_stack: Stack) -> None:
     key = "sk-cli-test-0123456789abcdefWXYZ"
     added = ok_json(
         cli_stack,
-        "credential", "add", "--provider", "cliprovider", "--api-key-stdin", "--base-url", "http://127.0.0.1:9",
+        # The stack's keyvault allow-lists its mock provider, and no other loopback address.
+        "credential", "add", "--provider", "cliprovider", "--api-key-stdin", "--base-url", cli_stack.mock_url,
         stdin=key + "\n",
     )  # fmt: skip
     assert added["provider"] == "cliprovider"
