@@ -20,8 +20,8 @@ GRANT = {"provider": "openai", "models": ["gpt-4o-mini"]}
 
 
 async def test_not_ready_until_the_bus_is_reachable_then_ready(make_settings, admin_key, tmp_path):
-    port = free_port()
-    app = create_app(make_settings(nats_url=f"nats://127.0.0.1:{port}"))
+    late = NatsServer(tmp_path / "late-nats", port=free_port())  # locked: its credentials exist before it runs
+    app = create_app(make_settings(nats_url=late.url))
     headers = {"Authorization": f"Bearer {admin_key}"}
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
@@ -42,7 +42,7 @@ async def test_not_ready_until_the_bus_is_reachable_then_ready(make_settings, ad
             assert (refused.status_code, refused.json()["error"]["code"]) == (503, "not_ready")
             assert (await client.get("/.well-known/jwks.json")).status_code == 503
 
-            with NatsServer(tmp_path / "late-nats", port=port):
+            with late:
                 await asyncio.wait_for(app.state.runtime.wait_ready(), READY_TIMEOUT)
                 assert (await client.get("/readyz")).json() == {"status": "ready"}
                 assert (await client.post("/v1/grants", json=GRANT)).status_code == 201
