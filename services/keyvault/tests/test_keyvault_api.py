@@ -24,6 +24,7 @@ from tollgate_contracts import CredentialState, CredentialStatus, ErrorCode, Sea
 from tollgate_devstack.natsserver import NatsServer
 from tollgate_keyvault.app import create_app
 from tollgate_keyvault.settings import Settings
+from tollgate_keyvault.testing import settings_for_tests, started
 from tollgate_servicekit.keyring import new_kek_text
 from tollgate_servicekit.testing import eventually
 
@@ -35,31 +36,17 @@ PROVIDER_KEY = "sk-proj-Very-Secret-Provider-Key-0042"
 
 
 def _settings(nats_url: str, database: Any, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "nats_url": nats_url,
-        "database_url": database.url,
-        "database_schema": database.schema or "keyvault",
-        "admin_key": SecretStr(ADMIN),
-        "kek": SecretStr(new_kek_text()),
-        "retry_seconds": 0.05,
-    }
-    values.update(overrides)
-    return Settings(**values)
+    return settings_for_tests(nats_url, database.url, database.schema, admin_key=ADMIN, **overrides)
 
 
 @contextlib.asynccontextmanager
 async def running(settings: Settings, **app_options: Any) -> AsyncIterator[httpx.AsyncClient]:
-    """The app with its lifespan entered, once /readyz says ready."""
-    app = create_app(settings, **app_options)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://keyvault") as client:
-
-            async def ready() -> bool:
-                return (await client.get("/readyz")).status_code == 200
-
-            await eventually(ready, what="keyvault /readyz")
-            yield client
+    """An HTTP client of the app, once it is ready."""
+    async with (
+        started(create_app(settings, **app_options)) as app,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://keyvault") as client,
+    ):
+        yield client
 
 
 async def _create(client: httpx.AsyncClient, **body: Any) -> dict[str, Any]:

@@ -19,9 +19,8 @@ from tollgate_devstack.natsserver import NatsServer
 from tollgate_keyvault.app import create_app
 from tollgate_keyvault.domain.errors import ConfigurationError
 from tollgate_keyvault.settings import Settings
-from tollgate_keyvault.testing import fixed_resolver
+from tollgate_keyvault.testing import fixed_resolver, settings_for_tests, started
 from tollgate_servicekit.keyring import new_kek_text
-from tollgate_servicekit.testing import eventually
 
 ADMIN = "tga_egress-test-admin-key"
 AUTH = {"Authorization": f"Bearer {ADMIN}"}
@@ -51,31 +50,18 @@ REFUSED_HOSTS = [
 
 
 def _settings(nats_url: str, database: Any, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "nats_url": nats_url,
-        "database_url": database.url,
-        "database_schema": database.schema or "keyvault",
-        "admin_key": SecretStr(ADMIN),
-        "kek": SecretStr(new_kek_text()),
-        "retry_seconds": 0.05,
-        "egress_allow": [f"127.0.0.1:{ALLOWED_PORT}"],
-    }
-    values.update(overrides)
-    return Settings(**values)
+    allow = {"egress_allow": [f"127.0.0.1:{ALLOWED_PORT}"]}
+    return settings_for_tests(nats_url, database.url, database.schema, admin_key=ADMIN, **allow, **overrides)
 
 
 @contextlib.asynccontextmanager
 async def running(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, resolver=RESOLVER)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://keyvault") as client:
-
-            async def ready() -> bool:
-                return (await client.get("/readyz")).status_code == 200
-
-            await eventually(ready, what="keyvault /readyz")
-            yield client
+    """An HTTP client of the app (names resolved by RESOLVER), once it is ready."""
+    async with (
+        started(create_app(settings, resolver=RESOLVER)) as app,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://keyvault") as client,
+    ):
+        yield client
 
 
 async def _create(client: httpx.AsyncClient, base_url: str) -> httpx.Response:

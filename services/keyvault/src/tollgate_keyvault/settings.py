@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
 
-from pydantic import SecretStr, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from tollgate_servicekit.settingtypes import CommaSeparated
 
 
 class Settings(BaseSettings):
@@ -40,7 +41,7 @@ class Settings(BaseSettings):
     kek_file: Path | None = None
     """File of `<id> <base64url>` lines, the last one current; generated (mode 0600) when missing."""
 
-    egress_allow: Annotated[list[str], NoDecode] = []
+    egress_allow: CommaSeparated = []
     """`host:port` entries a credential's base URL may point to although they are not public https addresses
     (comma-separated in the environment; the embedded stack lists its mock provider). Empty by default."""
 
@@ -48,10 +49,3 @@ class Settings(BaseSettings):
     """Producer name on published events (a replica may add its own suffix)."""
     retry_seconds: float = 1.0
     """Pause between attempts to bring up the database and bus at start."""
-
-    @field_validator("egress_allow", mode="before")
-    @classmethod
-    def _comma_separated(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [entry.strip() for entry in value.split(",") if entry.strip()]
-        return value

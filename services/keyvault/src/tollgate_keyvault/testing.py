@@ -1,20 +1,30 @@
-"""In-memory fakes of keyvault's ports, for this service's tests and for other services' tests.
+"""In-memory fakes of keyvault's ports, and helpers to run the app in-process, for this service's tests and for
+other services' tests.
 
 The clock and ids fakes are servicekit's (`tollgate_servicekit.testing.FixedClock`, `SequentialIds`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI
+from pydantic import SecretStr
 
 from tollgate_contracts import AuditEvent, CredentialState
 from tollgate_keyvault.domain.credential import Credential
 from tollgate_keyvault.domain.envelope import KEY_BYTES, Kek, Keyring
 from tollgate_keyvault.domain.errors import ConcurrentUpdate, CredentialNotFound, InvalidInput
+from tollgate_keyvault.runtime import Runtime
+from tollgate_keyvault.settings import Settings
 from tollgate_servicekit.egress import Resolver
 from tollgate_servicekit.errors import BusUnavailable, StoreUnavailable
+from tollgate_servicekit.keyring import new_kek_text
+from tollgate_servicekit.testing import eventually
 
 
 class InMemoryCredentialStore:
@@ -93,3 +103,32 @@ def random_kek(kek_id: str = "k1") -> Kek:
 def random_keyring(kek_id: str = "k1") -> Keyring:
     """A keyring with one fresh random KEK."""
     return Keyring(random_kek(kek_id))
+
+
+def settings_for_tests(
+    nats_url: str, database_url: str, database_schema: str | None, *, admin_key: str, **overrides: Any
+) -> Settings:
+    """Settings of an in-process keyvault: the given bus and database, a fresh random KEK, quick retries."""
+    values: dict[str, Any] = {
+        "nats_url": nats_url,
+        "database_url": database_url,
+        "database_schema": database_schema or "keyvault",
+        "admin_key": SecretStr(admin_key),
+        "kek": SecretStr(new_kek_text()),
+        "retry_seconds": 0.05,
+        **overrides,
+    }
+    return Settings(**values)
+
+
+@contextlib.asynccontextmanager
+async def started(app: FastAPI) -> AsyncIterator[FastAPI]:
+    """`app` with its lifespan entered, once its `/readyz` would answer ready."""
+    async with app.router.lifespan_context(app):
+
+        async def ready() -> bool:
+            runtime: Runtime = app.state.runtime
+            return await runtime.readiness() is None
+
+        await eventually(ready, what="keyvault to be ready")
+        yield app
