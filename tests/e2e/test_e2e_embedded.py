@@ -8,13 +8,9 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import socket
 import subprocess
-import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -23,71 +19,9 @@ from tollgate_devstack.instructions import END_LINE, sections
 from tollgate_devstack.layout import PORT_ENV_VARS, StackPorts
 from tollgate_devstack.ports import port_is_free
 from tollgate_devstack.services import base_env, script
-from tollgate_devstack.testing import Cli, find_secrets, poll, read_texts
+from tollgate_devstack.testing import Cli, DevRun, find_secrets, poll, read_texts
 
 pytestmark = pytest.mark.e2e
-
-
-@dataclass
-class Dev:
-    """A running `tollgate-dev`, its stdout collected line by line by a reader thread."""
-
-    process: subprocess.Popen[str]
-    stderr_path: Path
-    lines: list[str] = field(default_factory=list)
-    done: threading.Event = field(default_factory=threading.Event)
-
-    def read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.append(line)
-        self.done.set()
-
-    def text(self) -> str:
-        return "".join(self.lines)
-
-    def wait_for_line(self, wanted: str, timeout: float) -> str:
-        deadline = time.monotonic() + timeout
-        while not any(line.strip() == wanted for line in self.lines):
-            if self.done.is_set() or time.monotonic() > deadline:
-                pytest.fail(
-                    f"tollgate-dev never printed {wanted!r} (exit code {self.process.poll()});\n"
-                    f"stdout:\n{self.text()}\nstderr:\n{self.stderr_path.read_text()}"
-                )
-            time.sleep(0.05)
-        return self.text()
-
-
-def dev_env(ports: StackPorts) -> dict[str, str]:
-    return base_env(os.environ) | {PORT_ENV_VARS[name]: str(port) for name, port in ports.items()}
-
-
-@pytest.fixture
-def dev(tmp_path: Path) -> Iterator[tuple[Dev, StackPorts]]:
-    ports = StackPorts.free()
-    stderr_path = tmp_path / "tollgate-dev.stderr"
-    with stderr_path.open("w") as stderr:
-        process = subprocess.Popen(
-            [script("tollgate-dev")],
-            cwd=tmp_path,
-            env=dev_env(ports),
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            text=True,
-            start_new_session=True,  # its own process group, as a terminal's foreground job
-        )
-    running = Dev(process, stderr_path)
-    reader = threading.Thread(target=running.read, daemon=True)
-    reader.start()
-    try:
-        yield running, ports
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        reader.join(timeout=10)
-        assert process.stdout is not None
-        process.stdout.close()
 
 
 def run_snippet(section: str, cwd: Path) -> str:
@@ -113,10 +47,18 @@ def run_snippet(section: str, cwd: Path) -> str:
     return done.stdout
 
 
-def test_make_run_prints_first_calls_that_work_and_ctrl_c_stops_everything(
-    dev: tuple[Dev, StackPorts], tmp_path: Path
-) -> None:
-    running, ports = dev
+def dev_env(ports: StackPorts) -> dict[str, str]:
+    return base_env(os.environ) | {PORT_ENV_VARS[name]: str(port) for name, port in ports.items()}
+
+
+@pytest.fixture
+def running(tmp_path: Path) -> Iterator[DevRun]:
+    with DevRun.start(tmp_path) as dev:
+        yield dev
+
+
+def test_make_run_prints_first_calls_that_work_and_ctrl_c_stops_everything(running: DevRun, tmp_path: Path) -> None:
+    ports = running.ports
     output = running.wait_for_line(END_LINE, timeout=180)
     home = tmp_path / ".tollgate"
     assert f"http://127.0.0.1:{ports.proxy}/v1" in output
@@ -142,8 +84,7 @@ def test_make_run_prints_first_calls_that_work_and_ctrl_c_stops_everything(
         assert usage["requests"] == 1
         assert usage["input_tokens"] > 0
 
-    os.killpg(running.process.pid, signal.SIGINT)
-    assert running.process.wait(timeout=60) == 0
+    assert running.interrupt() == 0, running.report()
     logs = read_texts([*(home / "logs").glob("*.log"), running.stderr_path])
     assert len(logs) == 7  # six processes and tollgate-dev itself
     assert find_secrets(logs | {"tollgate-dev stdout": running.text()}, secrets) == []

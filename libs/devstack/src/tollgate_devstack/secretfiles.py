@@ -37,6 +37,7 @@ def read_or_create_secret(path: Path, factory: Callable[[], str]) -> str:
     if path.exists():
         value = path.read_text().strip()
         if value:
+            os.chmod(path, 0o600)  # a file from an older stack may be readable by others
             return value
     value = factory()
     write_secret(path, value)

@@ -145,7 +145,9 @@ class Stack:
             listed = ", ".join(f"{port} ({name})" for name, port in taken)
             raise StackError(f"port already in use: {listed}")
         for directory in (self.paths.home, self.paths.logs, self.paths.data):
-            directory.mkdir(parents=True, exist_ok=True)
+            # Owner only, an existing directory too: the stack's keys and databases live in here.
+            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            directory.chmod(0o700)
         read_or_create_secret(self.paths.admin_key, new_admin_key)
         mock_key = read_or_create_secret(self.paths.mock_key, new_mock_key)
 
@@ -297,5 +299,8 @@ class Stack:
 
     def _write_stack_json(self) -> None:
         tmp = self.paths.stack_json.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(self.describe(), indent=2) + "\n")
+        # No secret in it, but owner-only like everything in the stack dir: one rule, easy to check.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(json.dumps(self.describe(), indent=2) + "\n")
         tmp.replace(self.paths.stack_json)
