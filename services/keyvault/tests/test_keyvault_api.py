@@ -325,3 +325,28 @@ async def test_readyz_says_what_it_waits_for_the_bus_then_the_streams(
 async def _waits(detail: Callable[[], Any], prefix: str) -> bool:
     text: str = await detail()
     return text.startswith(prefix)
+
+
+async def test_as_its_own_least_privileged_nats_user_it_starts_publishes_and_answers_the_proxy(
+    streams: NatsServer,
+    sqlite_database: Any,
+    recipient: X25519PrivateKey,
+    public_key_of: Callable[[X25519PrivateKey], str],
+    unseal: Callable[..., bytes],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    user, password = streams.credentials("keyvault")
+    settings = _settings(streams.address, sqlite_database, nats_user=user, nats_password=SecretStr(password))
+    caplog.set_level(logging.DEBUG)
+    async with running(settings) as client:
+        created = await _create(client)
+        proxy = await nats.connect(streams.url_for("proxy"), inbox_prefix=b"_INBOX.proxy")
+        try:
+            reply = await _seal(proxy, created["id"], public_key_of(recipient))
+        finally:
+            await proxy.drain()
+        assert unseal(recipient, created["id"], reply.ephemeral_public_key, reply.nonce, reply.ciphertext) == (
+            PROVIDER_KEY.encode()
+        )
+    assert "Permissions Violation" not in caplog.text
+    assert password not in caplog.text

@@ -22,12 +22,12 @@ from faststream.security import SASLPlaintext
 from pydantic import ValidationError
 
 from tollgate_contracts import ErrorCode, SealReply, SealRequest
+from tollgate_contracts.permissions import SEAL_QUEUE, inbox_prefix
 from tollgate_keyvault.service import Sealing
 from tollgate_servicekit.supervisor import describe, frames
 
 logger = logging.getLogger(__name__)
 
-SEAL_QUEUE = "keyvault"
 _MAX_ID_ECHO = 64
 _MAX_PENDING_AUDITS = 10_000
 
@@ -104,12 +104,14 @@ def _answer_failures() -> ExceptionMiddleware:
 def seal_broker(
     url: str, *, user: str | None = None, password: str | None = None, name: str = "tollgate-keyvault-seal"
 ) -> NatsBroker:
-    """A FastStream broker for the responder: reconnects forever; credentials go to nats-py only."""
+    """A FastStream broker for the responder: reconnects forever; credentials go to nats-py only, and with a
+    user its replies (were it ever to ask anything) arrive on that user's own inbox, as the permissions require."""
     security = SASLPlaintext(username=user, password=password or "") if user else None
     return NatsBroker(
         url.split(","),
         name=name,
         security=security,
+        inbox_prefix=inbox_prefix(user) if user else "_INBOX",
         allow_reconnect=True,
         max_reconnect_attempts=-1,
         reconnect_time_wait=1,
