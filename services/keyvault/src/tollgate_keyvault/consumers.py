@@ -3,7 +3,8 @@
 It runs in queue group `keyvault` (replicas share the requests) and answers every request with a `SealReply`,
 never an error or silence: a request that does not validate is answered `invalid_request`, an unexpected failure
 `internal` (both by the exception middleware below, so the handler's signature — and the AsyncAPI document made
-from it, `asyncapi_broker()` — shows the real `SealRequest` payload and `SealReply` answer).
+from it, `asyncapi_broker()` — shows the real `SealRequest` payload; FastStream 0.7 documents no reply schema, so
+`SealReply` is described by the contracts' document).
 
 The audit event of a seal is published after the answer (`AfterReply`, drained by a supervised task), so a slow
 JetStream never delays a proxy waiting for its key.
