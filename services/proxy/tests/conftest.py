@@ -8,11 +8,9 @@ none of those use `tollgate_proxy.testing.Harness` instead.
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
-import os
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -22,16 +20,10 @@ import openai
 import pytest
 import uvicorn
 from aiohttp import web
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from nats.aio.msg import Msg
 from nats.js.api import DeliverPolicy
 
 from tollgate_contracts import (
-    SEAL_INFO,
     Capability,
     CredentialState,
     ErrorCode,
@@ -42,6 +34,7 @@ from tollgate_contracts import (
     UsageRecorded,
 )
 from tollgate_contracts.bus import ensure_streams
+from tollgate_contracts.sealedbox import seal
 from tollgate_devstack.natsserver import NatsServer
 from tollgate_devstack.ports import free_port
 from tollgate_proxy.app import ProxyApp, create_app
@@ -249,20 +242,9 @@ class Provider:
         return response
 
 
-def b64url(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
 def seal_key(plaintext: str, recipient_public_b64: str, credential_id: str) -> dict[str, str]:
-    """Keyvault's side of the documented box (tollgate_contracts.rpc), written here independently of the proxy."""
-    recipient = base64.urlsafe_b64decode(recipient_public_b64 + "=" * (-len(recipient_public_b64) % 4))
-    ephemeral = X25519PrivateKey.generate()
-    ephemeral_public = ephemeral.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-    shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(recipient))
-    key = HKDF(hashes.SHA256(), 32, salt=ephemeral_public + recipient, info=SEAL_INFO).derive(shared)
-    nonce = os.urandom(12)
-    ciphertext = AESGCM(key).encrypt(nonce, plaintext.encode(), credential_id.encode())
-    return {"ephemeral_public_key": b64url(ephemeral_public), "nonce": b64url(nonce), "ciphertext": b64url(ciphertext)}
+    """Keyvault's side of the sealed box: the contracts' one implementation (its known-answer test pins it)."""
+    return asdict(seal(plaintext.encode(), recipient_public_b64, credential_id))
 
 
 @dataclass
