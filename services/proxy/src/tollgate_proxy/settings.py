@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tollgate_contracts import TOKEN_AUDIENCE, TOKEN_ISSUER, new_id
+from tollgate_servicekit.settingtypes import CommaSeparated
 
 
 class Settings(BaseSettings):
@@ -30,7 +30,7 @@ class Settings(BaseSettings):
     )
     upstream_connect_timeout_seconds: float = Field(default=10.0, gt=0)
     upstream_max_connections: int = Field(default=512, ge=1)
-    egress_allow: Annotated[list[str], NoDecode] = Field(
+    egress_allow: CommaSeparated = Field(
         default_factory=list,
         description="`host:port` entries a provider base URL may point to although they are not public https "
         "addresses (comma-separated in the environment; the embedded stack lists its mock provider). Empty by default.",
@@ -48,10 +48,3 @@ class Settings(BaseSettings):
     spool_resend_seconds: float = Field(default=5.0, gt=0, description="How often the spool is replayed.")
     log_level: str = "INFO"
     access_log: bool = False
-
-    @field_validator("egress_allow", mode="before")
-    @classmethod
-    def _comma_separated(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [entry.strip() for entry in value.split(",") if entry.strip()]
-        return value
