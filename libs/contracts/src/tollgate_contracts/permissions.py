@@ -1,10 +1,8 @@
 """Who may do what on the bus: one NATS user per service with least privilege, as data.
 
-This is the one source of Tollgate's NATS permissions. `tollgate_contracts.natsconf` renders it as a nats-server
-configuration: `deploy/nats/nats.conf` is generated from it (`make nats-conf`; a test fails when the checked-in
-file is stale), and the embedded and test servers (`tollgate_devstack.natsserver`) render the same users with
-generated passwords. Subjects and stream names come from the event classes and `tollgate_contracts.streams`, so a
-renamed subject moves its permission with it.
+The one source of Tollgate's NATS permissions, rendered by `tollgate_contracts.natsconf`: into
+`deploy/nats/nats.conf` (`make nats-conf`; a test fails when that file is stale) and, with generated passwords,
+for the embedded and test servers (`tollgate_devstack.natsserver`). Subjects come from the contracts' classes.
 
 What the set guarantees, subject by subject:
 - state is published by its owner only: grant, API-key, revoked-token and signing-key state by `auth`;
@@ -16,8 +14,7 @@ What the set guarantees, subject by subject:
 - only `auth` creates or reconfigures streams; the others may look a stream up, and read what they follow
   through consumers of their own.
 
-The test harness user (`HARNESS`) is unrestricted and exists only in test servers: never in the embedded stack
-or the deployed configuration.
+The unrestricted test harness user (`HARNESS`) exists in test servers only, never embedded or deployed.
 """
 
 from __future__ import annotations
@@ -158,8 +155,7 @@ def ordered_consumers(specs: tuple[StreamSpec, ...]) -> tuple[Row, ...]:
 
 
 def durable_pull_consumer(spec: StreamSpec, durable: str) -> tuple[Row, ...]:
-    """nats-py `pull_subscribe(durable=…)`: create or bind the consumer, fetch, and ack/nak/term each message
-    (`allow_responses` would cover one reply per delivery; in-progress acks and a nak then a term need more)."""
+    """nats-py `pull_subscribe(durable=…)`: create or bind the consumer, fetch, ack/nak/term each message."""
     return (
         (
             _js_api("CONSUMER", "CREATE", spec.name, durable),

@@ -7,6 +7,8 @@ import secrets
 from collections.abc import Callable
 from pathlib import Path
 
+from tollgate_servicekit.secretfiles import ensure_private_dir
+
 
 def new_admin_key() -> str:
     """An admin key in auth's own format: `tga_` and 43 URL-safe characters."""
@@ -21,6 +23,12 @@ def new_mock_key() -> str:
 def new_nats_password() -> str:
     """A NATS user's password: 43 URL-safe characters (written quoted into nats.conf, sent unescaped in URLs)."""
     return secrets.token_urlsafe(32)
+
+
+def nats_password(path: Path) -> str:
+    """The NATS password kept at `path` (0600, in a 0700 directory), generated there on first use."""
+    ensure_private_dir(path.parent)
+    return read_or_create_secret(path, new_nats_password)
 
 
 def write_secret(path: Path, value: str) -> None:

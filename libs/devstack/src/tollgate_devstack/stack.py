@@ -27,9 +27,8 @@ from tollgate_devstack.layout import StackPaths, StackPorts
 from tollgate_devstack.natsserver import NatsServer
 from tollgate_devstack.ports import port_is_free
 from tollgate_devstack.process import ChildProcess, StackError, stop_all
-from tollgate_devstack.secretfiles import new_admin_key, new_mock_key, new_nats_password, read_or_create_secret
+from tollgate_devstack.secretfiles import nats_password, new_admin_key, new_mock_key, read_or_create_secret
 from tollgate_devstack.services import SERVICES, Database, base_env, mock_env, script, service_env
-from tollgate_servicekit.secretfiles import ensure_private_dir
 
 logger = logging.getLogger(__name__)
 
@@ -160,7 +159,7 @@ class Stack:
             log_path=self.paths.log("nats"),
             own_process_group=True,
             harness=False,
-            passwords=self._nats_passwords(),
+            passwords=dict(self.nats_credentials(name) for name in SERVICES),
         )
         try:
             self.nats.start()
@@ -205,17 +204,11 @@ class Stack:
         )
         return self._child(name, script(f"tollgate-{name}"), env | settings, getattr(self.ports, name))
 
-    def _nats_passwords(self) -> dict[str, str]:
-        return dict(self.nats_credentials(name) for name in SERVICES)
-
     def nats_credentials(self, service: str) -> tuple[str, str]:
-        """(user, password) of a service's NATS user, from its 0600 file in a 0700 directory; generated there on
-        first use and kept afterwards, so a restarted stack keeps its credentials. Never print or log it."""
+        """(user, password) of a service's NATS user, from its 0600 file (made on first use, kept afterwards)."""
         if service not in SERVICES:
             raise KeyError(f"no NATS user for {service!r}")
-        path = self.paths.nats_password(service)
-        ensure_private_dir(path.parent)
-        return service, read_or_create_secret(path, new_nats_password)
+        return service, nats_password(self.paths.nats_password(service))
 
     def nats_url_for(self, service: str) -> str:
         """The bus URL with a service's credentials in it, for a test acting as that service (never log it)."""
