@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 from pathlib import Path
 from typing import Any
@@ -85,3 +86,27 @@ def test_a_service_that_crashes_at_once_every_time_stops_the_launcher_with_a_cle
         assert find_secrets({"tollgate-dev stderr": stderr}, secrets) == []
         assert [port for _, port in dev.ports.items() if not port_is_free(port)] == []
         assert not (dev.home / "stack.json").exists()
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("how", ["tollgate-dev", "make run"])
+def test_ctrl_c_while_the_launcher_is_still_loading_ends_quietly(tmp_path: Path, how: str) -> None:
+    """The first line is printed before the stack's modules load (~0.5 s): a Ctrl-C then is a clean stop too,
+    not a KeyboardInterrupt traceback that makes GNU make report "Interrupt"."""
+    if how == "make run" and shutil.which("make") is None:
+        pytest.skip("no make on this machine")
+    # `-o sync`: the venv is in place already, and only the shared lock may change it.
+    argv = ["make", "--no-print-directory", "-o", "sync", "run"] if how == "make run" else None
+    with DevRun.start(tmp_path, argv=argv, run_in=REPO if argv else None) as dev:
+        poll(dev.stderr, lambda text: "starting nats-server" in text, timeout=60)
+        dev.interrupt()
+        output = dev.text() + dev.stderr()
+        assert "stopped on SIGINT" in output, dev.report()
+        assert "Traceback" not in output
+        assert "make: ***" not in output  # GNU make's "[Makefile:…: run] Interrupt"
+        if how == "tollgate-dev":
+            assert dev.process.returncode == 0
+        # make itself also got the Ctrl-C and ends by it (a shell shows 130): that is make's, not ours to change.
+        assert [port for _, port in dev.ports.items() if not port_is_free(port)] == []

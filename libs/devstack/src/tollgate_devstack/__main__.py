@@ -18,12 +18,15 @@ import signal
 import sys
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
+# Light modules only up here: the stack's own (httpx and the contracts, ~0.5 s) load after the signal handlers,
+# so a Ctrl-C while they load is a quiet stop, not a KeyboardInterrupt traceback (and make's "Interrupt").
 from tollgate_devstack.instructions import Where, display_path, first_call
 from tollgate_devstack.layout import DEFAULT_HOME, HOME_ENV_VAR, PORT_ENV_VARS, StackPorts
-from tollgate_devstack.process import StackError
-from tollgate_devstack.stack import Stack, busy_ports
-from tollgate_devstack.supervise import Supervisor
+
+if TYPE_CHECKING:
+    from tollgate_devstack.stack import Stack
 
 logger = logging.getLogger("tollgate-dev")
 
@@ -69,11 +72,11 @@ def _write(text: str) -> None:
 
 def run(stack: Stack, where: Where) -> int:
     """Start, print the instructions, keep the processes up until a signal; the exit code."""
+    from tollgate_devstack.process import StackError
+    from tollgate_devstack.supervise import Supervisor
+
     try:
         try:
-            logger.info(
-                "starting nats-server, auth, keyvault, metering, proxy and the mock provider in %s/", where.home
-            )
             stack.start()
             _write(first_call(where, stack.service_urls(), stack.nats_url))
             Supervisor.for_stack(stack).run()
@@ -107,6 +110,20 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         logger.error("%s", exc)
         return 2
+    where = _where(home, cwd)
+    logger.info("starting nats-server, auth, keyvault, metering, proxy and the mock provider in %s/", where.home)
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    try:
+        return _check_and_run(home, ports, where)
+    except Shutdown as signal_name:  # before the stack started: nothing to stop
+        logger.info("stopped on %s", signal_name)
+        return 0
+
+
+def _check_and_run(home: Path, ports: StackPorts, where: Where) -> int:
+    from tollgate_devstack.stack import Stack, busy_ports
+
     taken = busy_ports(ports)
     if taken:
         for name, port in taken:
@@ -117,10 +134,8 @@ def main(argv: list[str] | None = None) -> int:
                 PORT_ENV_VARS[name],
             )
         return 1
-    signal.signal(signal.SIGINT, _on_signal)
-    signal.signal(signal.SIGTERM, _on_signal)
     level = os.environ.get("TOLLGATE_DEV_LOG_LEVEL", "INFO")
-    return run(Stack(home, ports=ports, log_level=level), _where(home, cwd))
+    return run(Stack(home, ports=ports, log_level=level), where)
 
 
 if __name__ == "__main__":

@@ -12,12 +12,12 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from tollgate_devstack.layout import PORT_ENV_VARS, StackPorts
+from tollgate_devstack.layout import HOME_ENV_VAR, PORT_ENV_VARS, StackPorts
 from tollgate_devstack.services import base_env, script
 
 if TYPE_CHECKING:
@@ -87,6 +87,7 @@ class DevRun:
     `TOLLGATE_DEV_*_PORT` overrides; its stdout is collected line by line by a reader thread.
 
     It runs in a session of its own, as a terminal's foreground job would: `interrupt()` is a Ctrl-C.
+    `argv` and `run_in` run it another way (`make run` in the repository), its stack dir still `cwd/.tollgate`.
     """
 
     process: subprocess.Popen[str]
@@ -97,14 +98,23 @@ class DevRun:
     done: threading.Event = field(default_factory=threading.Event)
 
     @classmethod
-    def start(cls, cwd: Path, ports: StackPorts | None = None, env: Mapping[str, str] | None = None) -> DevRun:
+    def start(
+        cls,
+        cwd: Path,
+        ports: StackPorts | None = None,
+        env: Mapping[str, str] | None = None,
+        argv: Sequence[str] | None = None,
+        run_in: Path | None = None,
+    ) -> DevRun:
         ports = ports if ports is not None else StackPorts.free()
         full_env = base_env(os.environ) | {PORT_ENV_VARS[name]: str(port) for name, port in ports.items()}
+        if run_in is not None:
+            full_env[HOME_ENV_VAR] = str(cwd / ".tollgate")
         stderr_path = cwd / "tollgate-dev.stderr"
         with stderr_path.open("w") as stderr:
             process = subprocess.Popen(
-                [script("tollgate-dev")],
-                cwd=cwd,
+                list(argv) if argv is not None else [script("tollgate-dev")],
+                cwd=run_in or cwd,
                 env=full_env | dict(env or {}),
                 stdout=subprocess.PIPE,
                 stderr=stderr,
