@@ -8,7 +8,8 @@ import pytest
 
 from tollgate_auth.domain.errors import KeyUnreadable, UnknownKek
 from tollgate_auth.domain.keywrap import is_wrapped, needs_rewrap, unwrap, wrap, wrapped_kek_id
-from tollgate_servicekit.keyring import Kek, Keyring, b64url_decode
+from tollgate_contracts.b64 import b64url_decode
+from tollgate_servicekit.keyring import Kek, Keyring
 
 K1 = Kek("k1", bytes(range(32)))
 K2 = Kek("k2", bytes(range(32, 64)))

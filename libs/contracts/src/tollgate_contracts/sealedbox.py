@@ -22,10 +22,7 @@ being passed off as another credential's key. The module is pure: randomness com
 
 from __future__ import annotations
 
-import base64
-import binascii
 import os
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -36,6 +33,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from tollgate_contracts.b64 import b64url_decode, b64url_encode
 from tollgate_contracts.rpc import SEAL_INFO
 
 __all__ = [
@@ -47,8 +45,6 @@ __all__ = [
     "SealError",
     "SealedBox",
     "SealedBoxError",
-    "b64url_decode",
-    "b64url_encode",
     "box_key",
     "open_box",
     "public_bytes",
@@ -62,8 +58,6 @@ KEY_BYTES = 32
 """Size of an X25519 key (private or public) and of the derived AES-256 key."""
 NONCE_BYTES = 12
 """Size of the AES-GCM nonce."""
-
-_B64URL = re.compile(r"[A-Za-z0-9_-]*")
 
 RandomBytes = Callable[[int], bytes]
 """Source of randomness: `os.urandom` in production, a fixed stream in known-answer tests."""
@@ -88,24 +82,6 @@ class SealedBox:
     ephemeral_public_key: str
     nonce: str
     ciphertext: str
-
-
-def b64url_encode(data: bytes) -> str:
-    """base64url without padding."""
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def b64url_decode(text: str) -> bytes:
-    """Decode base64url with or without padding; ValueError for any character outside the alphabet."""
-    # `b64decode(validate=True)` would still let the standard alphabet's `+` and `/` through: check first.
-    bare = text.rstrip("=")
-    padded = len(text) != len(bare)
-    if (padded and (len(text) % 4 or len(text) - len(bare) > 2)) or not _B64URL.fullmatch(bare):
-        raise ValueError("not valid base64url")
-    try:
-        return base64.b64decode(bare + "=" * (-len(bare) % 4), altchars=b"-_", validate=True)
-    except binascii.Error:
-        raise ValueError("not valid base64url") from None
 
 
 def public_bytes(key: X25519PublicKey) -> bytes:

@@ -15,8 +15,6 @@ line, never a value; `repr` never shows a key.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 import re
 import secrets
@@ -27,13 +25,13 @@ from types import MappingProxyType
 
 from pydantic import SecretStr
 
+from tollgate_contracts.b64 import b64url_decode, b64url_encode
 from tollgate_servicekit.secretfiles import SecretMissing, create_private_file, read_private_file
 
 logger = logging.getLogger(__name__)
 
 KEY_BYTES = 32
 KEK_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-_B64URL = re.compile(r"[A-Za-z0-9_-]*={0,2}")
 
 
 class KeyringError(ValueError):
@@ -89,20 +87,6 @@ class Keyring:
 
     def __repr__(self) -> str:
         return f"Keyring(current={self._current.id!r}, ids={self.ids!r})"
-
-
-def b64url_encode(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def b64url_decode(text: str) -> bytes:
-    """Strict base64url (padding optional); `ValueError` for anything else."""
-    if not _B64URL.fullmatch(text):
-        raise ValueError("not base64url")
-    try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (binascii.Error, ValueError):
-        raise ValueError("not base64url") from None
 
 
 def new_kek_text() -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 from collections.abc import Mapping
@@ -14,18 +13,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tollgate_auth.domain import SigningKey
 from tollgate_contracts import SigningKeyStatus
+from tollgate_contracts.b64 import b64url_encode
 
 ALGORITHM = "EdDSA"
-
-
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 def thumbprint(x: str) -> str:
     """RFC 7638 JWK thumbprint of an Ed25519 public key: a stable, content-derived `kid`."""
     canonical = json.dumps({"crv": "Ed25519", "kty": "OKP", "x": x}, separators=(",", ":"), sort_keys=True)
-    return _b64url(hashlib.sha256(canonical.encode()).digest())
+    return b64url_encode(hashlib.sha256(canonical.encode()).digest())
 
 
 class Ed25519Signer:
@@ -37,7 +33,7 @@ class Ed25519Signer:
     def generate(self, now: datetime) -> SigningKey:
         private = Ed25519PrivateKey.generate()
         raw_public = private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-        x = _b64url(raw_public)
+        x = b64url_encode(raw_public)
         kid = thumbprint(x)
         pem = private.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()

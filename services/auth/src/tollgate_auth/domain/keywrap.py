@@ -19,8 +19,9 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from tollgate_auth.domain.errors import KeyUnreadable, UnknownKek
+from tollgate_contracts.b64 import b64url_decode, b64url_encode
 from tollgate_servicekit import keyring as keyrings
-from tollgate_servicekit.keyring import Keyring, b64url_decode, b64url_encode
+from tollgate_servicekit.keyring import Keyring
 
 NONCE_BYTES = 12
 TAG_BYTES = 16

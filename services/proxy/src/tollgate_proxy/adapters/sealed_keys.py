@@ -16,7 +16,8 @@ from nats.errors import NoRespondersError
 from pydantic import ValidationError
 
 from tollgate_contracts import CredentialState, ErrorCode, SealReply, SealRequest
-from tollgate_contracts.sealedbox import SealError, b64url_encode, public_bytes, unseal
+from tollgate_contracts.b64 import b64url_encode
+from tollgate_contracts.sealedbox import SealError, public_bytes, unseal
 from tollgate_proxy.adapters.bus import Bus
 from tollgate_proxy.domain.errors import Unavailable
 
