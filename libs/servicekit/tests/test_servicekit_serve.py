@@ -1,8 +1,10 @@
-"""`serve()` in a real process: SIGTERM and SIGINT end it with status 0 after a graceful shutdown; a failing
-lifespan start-up ends it with status 1 and one clear line."""
+"""`run_service()` and `serve()` in a real process: SIGTERM and SIGINT end it with status 0 after a graceful
+shutdown; a bad setting, a fatal configuration error or a failing lifespan start-up end it with status 1 and one
+clear line, no traceback."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -17,39 +19,55 @@ from tollgate_servicekit.testing import eventually
 
 APP = textwrap.dedent(
     """
-    import contextlib, logging, sys
+    import contextlib, logging
     from fastapi import FastAPI
-    from tollgate_servicekit.serve import configure_logging, serve
+    from pydantic_settings import BaseSettings, SettingsConfigDict
+    from tollgate_servicekit.serve import run_service
 
-    FAIL = sys.argv[2] == "fail"
+    class Settings(BaseSettings):
+        model_config = SettingsConfigDict(env_prefix="TOLLGATE_TINY_")
+        host: str = "127.0.0.1"
+        port: int
+        log_level: str = "info"
+        access_log: bool = False
+        mode: str = "ok"
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app):
-        if FAIL:
-            raise RuntimeError("the database settings are wrong")
-        yield
-        logging.getLogger("tiny").info("lifespan shut down cleanly")
+    class Misconfigured(Exception):
+        pass
 
-    app = FastAPI(lifespan=lifespan)
+    def create_app(settings):
+        if settings.mode == "fatal":
+            raise Misconfigured("no tiny key configured: set TOLLGATE_TINY_KEY")
 
-    @app.get("/healthz")
-    async def healthz():
-        return {"status": "ok"}
+        @contextlib.asynccontextmanager
+        async def lifespan(app):
+            if settings.mode == "fail":
+                raise RuntimeError("the database settings are wrong")
+            yield
+            logging.getLogger("tiny").info("lifespan shut down cleanly")
 
-    configure_logging("info")
-    serve(app, host="127.0.0.1", port=int(sys.argv[1]), name="tollgate-tiny")
+        app = FastAPI(lifespan=lifespan)
+
+        @app.get("/healthz")
+        async def healthz():
+            return {"status": "ok"}
+
+        return app
+
+    run_service(Settings, create_app, name="tollgate-tiny", fatal=(Misconfigured,))
     """
 )
 
 
-def start(tmp_path: Path, mode: str) -> tuple[subprocess.Popen[bytes], int, Path]:
+def start(tmp_path: Path, mode: str, port: str | None = None) -> tuple[subprocess.Popen[bytes], int, Path]:
     script = tmp_path / "tiny.py"
     script.write_text(APP)
     log = tmp_path / "tiny.log"
-    port = free_port()
+    free = free_port()
+    env = {**os.environ, "TOLLGATE_TINY_PORT": port or str(free), "TOLLGATE_TINY_MODE": mode}
     with log.open("wb") as out:
-        process = subprocess.Popen([sys.executable, str(script), str(port), mode], stdout=out, stderr=out)
-    return process, port, log
+        process = subprocess.Popen([sys.executable, str(script)], stdout=out, stderr=out, env=env)
+    return process, free, log
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
@@ -82,3 +100,25 @@ async def test_a_failing_start_up_exits_1_with_one_clear_line(tmp_path: Path) ->
         process.wait()
     lines = [line for line in log.read_text().splitlines() if "tollgate-tiny did not start" in line]
     assert len(lines) == 1 and "exiting with status 1" in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("mode", "port", "line"),
+    [
+        ("ok", "80 80 secret-looking", "tollgate-tiny: TOLLGATE_TINY_PORT: Input should be a valid integer"),
+        ("fatal", None, "tollgate-tiny: no tiny key configured: set TOLLGATE_TINY_KEY"),
+    ],
+    ids=["bad-setting", "fatal-configuration"],
+)
+async def test_a_start_that_cannot_work_exits_1_with_one_line(
+    tmp_path: Path, mode: str, port: str | None, line: str
+) -> None:
+    process, _port, log = start(tmp_path, mode, port)
+    try:
+        assert process.wait(timeout=30) == 1, log.read_text()
+    finally:
+        process.kill()
+        process.wait()
+    lines = log.read_text().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(line), lines
+    assert "secret-looking" not in lines[0]  # never the submitted value

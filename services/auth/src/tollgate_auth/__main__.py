@@ -1,30 +1,16 @@
-"""`tollgate-auth`: read the settings from the environment and serve until SIGINT or SIGTERM."""
+"""`tollgate-auth`: read the settings from the environment and serve until SIGINT or SIGTERM (servicekit's
+`run_service`: a bad setting or a missing signing-key KEK is one line and status 1)."""
 
 from __future__ import annotations
-
-import sys
 
 from tollgate_auth.app import create_app
 from tollgate_auth.domain.errors import ConfigurationError
 from tollgate_auth.settings import Settings
-from tollgate_servicekit.serve import configure_logging, serve
+from tollgate_servicekit.serve import run_service
 
 
 def main() -> None:
-    settings = Settings()
-    configure_logging(settings.log_level)
-    try:
-        app = create_app(settings)
-    except ConfigurationError as exc:
-        sys.exit(f"tollgate-auth: {exc.message}")
-    serve(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        access_log=settings.access_log,
-        name="tollgate-auth",
-    )
+    run_service(Settings, create_app, name="tollgate-auth", fatal=(ConfigurationError,))
 
 
 if __name__ == "__main__":

@@ -1,39 +1,16 @@
-"""`tollgate-metering`: the composition root, the only place that reads the environment."""
+"""`tollgate-metering`: the composition root, the only place that reads the environment (servicekit's
+`run_service`: a start that cannot work, such as a bad setting or no admin key, is one line and status 1)."""
 
 from __future__ import annotations
-
-import sys
-
-from pydantic import ValidationError
 
 from tollgate_metering.app import create_app
 from tollgate_metering.domain.errors import ConfigurationError
 from tollgate_metering.settings import Settings
-from tollgate_servicekit.serve import configure_logging, serve
+from tollgate_servicekit.serve import run_service
 
 
 def main() -> None:
-    # A start that cannot work exits 1 with one line on stderr, as auth and keyvault do (and servicekit's serve
-    # for a failed lifespan start-up); never a traceback, never a submitted value.
-    try:
-        settings = Settings()
-    except ValidationError as exc:
-        first = exc.errors(include_input=False, include_url=False)[0]
-        where = ".".join(str(part) for part in first["loc"]).upper()
-        sys.exit(f"tollgate-metering: TOLLGATE_METERING_{where}: {first['msg']}")
-    configure_logging(settings.log_level)
-    try:
-        app = create_app(settings)
-    except ConfigurationError as exc:
-        sys.exit(f"tollgate-metering: {exc.message}")
-    serve(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        access_log=settings.access_log,
-        name="tollgate-metering",
-    )
+    run_service(Settings, create_app, name="tollgate-metering", fatal=(ConfigurationError,))
 
 
 if __name__ == "__main__":
