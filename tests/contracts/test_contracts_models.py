@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from tollgate_contracts import (
     ALL_STREAMS,
+    POLICY_STREAMS,
     AuditEvent,
     BreakerState,
     Capability,
@@ -16,7 +17,10 @@ from tollgate_contracts import (
     GrantStatus,
     PriceState,
     StreamKind,
+    TenantState,
+    TenantStatus,
     UsageRecorded,
+    is_subject_token,
     micro_to_usd,
     new_id,
     usd_to_micro,
@@ -39,6 +43,19 @@ def grant(**changes: object) -> GrantState:
     }
     fields.update(changes)
     return GrantState.model_validate(fields)
+
+
+def tenant(**changes: object) -> TenantState:
+    fields: dict[str, object] = {
+        "producer": "auth",
+        "state_version": 1,
+        "tenant_id": "tnt_1",
+        "name": "default",
+        "status": TenantStatus.ACTIVE,
+        "created_at": NOW,
+    }
+    fields.update(changes)
+    return TenantState.model_validate(fields)
 
 
 def test_state_event_subject_ends_with_its_entity_key() -> None:
@@ -65,6 +82,7 @@ def test_every_subject_is_captured_by_exactly_one_stream() -> None:
         AuditEvent(producer="auth", service="keyvault", action="x", actor="admin").subject,
         BreakerState(producer="metering", state_version=1, scope="grant-1", status="open").subject,
         UsageRecorded.subject_prefix,
+        tenant().subject,
     ]
     for subject in samples:
         owners = [s.name for s in ALL_STREAMS if any(_matches(p, subject) for p in s.subjects)]
@@ -126,3 +144,26 @@ def test_ids_are_prefixed_unique_and_sort_by_time() -> None:
     assert earlier.startswith("grt_") and len(earlier) == 30
     assert earlier < later
     assert len({new_id("req") for _ in range(1000)}) == 1000
+
+
+def test_tenant_state_lives_on_its_own_state_stream_which_proxies_do_not_follow() -> None:
+    state = tenant()
+    assert state.subject == "tenant.state.v1.tnt_1"
+    tenants = next(spec for spec in ALL_STREAMS if spec.name == "TG_TENANTS")
+    assert tenants.kind is StreamKind.STATE and tenants.subjects == ("tenant.state.v1.>",)
+    assert tenants not in POLICY_STREAMS
+    assert TenantState.model_validate(state.model_dump(mode="json")).status is TenantStatus.ACTIVE
+    assert tenant(status="disabled").status is TenantStatus.DISABLED
+
+
+@pytest.mark.parametrize("bad", ["", "tnt.1", "tnt_*", ">", "tnt 1", "tnt\t1", "tnt\n", "tnt\x00"])
+def test_a_tenant_id_that_is_not_one_plain_subject_token_is_refused(bad: str) -> None:
+    assert not is_subject_token(bad)
+    with pytest.raises(ValidationError, match="plain subject token"):
+        tenant(tenant_id=bad)
+
+
+@pytest.mark.parametrize("good", ["tnt_01JD3ABCDEFGHJKMNPQRSTVWXY", "tnt_00000000000000000000000001", "acme-corp"])
+def test_generated_and_simple_tenant_ids_are_plain_subject_tokens(good: str) -> None:
+    assert is_subject_token(good)
+    assert tenant(tenant_id=good).key == good

@@ -23,6 +23,7 @@ from tollgate_contracts import (
     PriceState,
     SealRequest,
     SigningKeyState,
+    TenantState,
     TokenRevoked,
     UsageRecorded,
 )
@@ -36,7 +37,7 @@ from tollgate_contracts.permissions import (
     inbox_prefix,
     service_user,
 )
-from tollgate_contracts.streams import ALL_STREAMS
+from tollgate_contracts.streams import ALL_STREAMS, TENANTS
 from tollgate_servicekit.nats import Bus
 
 DEPLOYED = Path(__file__).resolve().parents[2] / "deploy" / "nats" / "nats.conf"
@@ -50,6 +51,7 @@ STATE_OWNERS = {
     BudgetState: "metering",
     BreakerState: "metering",
     PriceState: "metering",
+    TenantState: "auth",
 }
 
 
@@ -102,6 +104,20 @@ def test_nobody_subscribes_to_state_or_usage_subjects_directly() -> None:
     for user in SERVICE_USERS:
         for event in (*STATE_OWNERS, UsageRecorded):
             assert not user.may_subscribe(f"{event.subject_prefix}.>")
+
+
+def test_keyvault_alone_reads_a_tenants_last_state_by_direct_get_and_nothing_else_of_the_stream() -> None:
+    one_tenant = f"$JS.API.DIRECT.GET.{TENANTS.name}.{TenantState.subject_prefix}.tnt_1"
+    assert [user.name for user in SERVICE_USERS if user.may_publish(one_tenant)] == ["keyvault"]
+    keyvault = service_user("keyvault")
+    assert keyvault.may_publish(f"$JS.API.STREAM.INFO.{TENANTS.name}")
+    for other in (
+        f"$JS.API.DIRECT.GET.{TENANTS.name}",  # by sequence, in the body: any message
+        f"$JS.API.STREAM.MSG.GET.{TENANTS.name}",
+        f"$JS.API.DIRECT.GET.TG_GRANTS.{GrantState.subject_prefix}.grt_1",
+        f"$JS.API.CONSUMER.CREATE.{TENANTS.name}",
+    ):
+        assert not keyvault.may_publish(other), other
 
 
 def test_only_auth_creates_or_reconfigures_streams() -> None:

@@ -8,7 +8,7 @@ applies the stream definitions to a server.
 from tollgate_contracts.apikeys import ApiKeyState, ApiKeyStatus
 from tollgate_contracts.audit import AuditEvent
 from tollgate_contracts.credentials import CredentialState, CredentialStatus
-from tollgate_contracts.envelope import Event, Message, StateEvent, utcnow
+from tollgate_contracts.envelope import Event, Message, StateEvent, is_subject_token, utcnow
 from tollgate_contracts.errors import ErrorBody, ErrorCode, ErrorDetail
 from tollgate_contracts.grants import Capability, GrantState, GrantStatus
 from tollgate_contracts.ids import new_id
@@ -16,6 +16,7 @@ from tollgate_contracts.metering import BreakerState, BreakerStatus, BudgetState
 from tollgate_contracts.money import MICRO_PER_USD, micro_to_usd, usd_to_micro
 from tollgate_contracts.rpc import SEAL_INFO, LeaseReply, LeaseRequest, SealReply, SealRequest
 from tollgate_contracts.streams import ALL_STREAMS, POLICY_STREAMS, StreamKind, StreamSpec
+from tollgate_contracts.tenants import TenantState, TenantStatus
 from tollgate_contracts.tokens import (
     TOKEN_AUDIENCE,
     TOKEN_ISSUER,
@@ -57,8 +58,11 @@ __all__ = [
     "StateEvent",
     "StreamKind",
     "StreamSpec",
+    "TenantState",
+    "TenantStatus",
     "TokenRevoked",
     "UsageRecorded",
+    "is_subject_token",
     "micro_to_usd",
     "new_id",
     "usd_to_micro",

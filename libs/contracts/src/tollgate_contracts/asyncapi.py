@@ -19,6 +19,7 @@ from tollgate_contracts.envelope import Event, Message
 from tollgate_contracts.grants import GrantState
 from tollgate_contracts.metering import BreakerState, BudgetState, PriceState, UsageRecorded
 from tollgate_contracts.rpc import LeaseReply, LeaseRequest, SealReply, SealRequest
+from tollgate_contracts.tenants import TenantState
 from tollgate_contracts.tokens import SigningKeyState, TokenRevoked
 
 VERSION = "1.0.0"
@@ -33,6 +34,7 @@ EVENTS: tuple[tuple[type[Event], str, str], ...] = (
     (BudgetState, "budget.state.v1.{grant_id}", "metering → proxies"),
     (BreakerState, "breaker.state.v1.{scope}", "metering → proxies"),
     (PriceState, "price.state.v1.{provider}.{model}", "metering → proxies"),
+    (TenantState, "tenant.state.v1.{tenant_id}", "auth → keyvault"),
     (UsageRecorded, "usage.recorded.v1", "proxies → metering, anyone"),
     (AuditEvent, "audit.{service}.v1", "every service → anyone"),
 )

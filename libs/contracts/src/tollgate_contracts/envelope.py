@@ -16,6 +16,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from tollgate_contracts.ids import new_id
 
 
+def is_subject_token(value: str) -> bool:
+    """Whether `value` can stand as one plain NATS subject token: not empty, no `.`, no wildcard (`*`, `>`),
+    no whitespace or control character. An entity key that is not one would change which subjects a message
+    reaches (or fail to publish at all)."""
+    return bool(value) and value.isprintable() and not any(ch in ".*>" or ch.isspace() for ch in value)
+
+
 def utcnow() -> datetime:
     """The current time as an aware UTC datetime."""
     return datetime.now(UTC)

@@ -5,14 +5,14 @@ The one source of Tollgate's NATS permissions, rendered by `tollgate_contracts.n
 for the embedded and test servers (`tollgate_devstack.natsserver`). Subjects come from the contracts' classes.
 
 What the set guarantees, subject by subject:
-- state is published by its owner only: grant, API-key, revoked-token and signing-key state by `auth`;
+- state is published by its owner only: grant, API-key, revoked-token, signing-key and tenant state by `auth`;
   credential state by `keyvault`; budget, breaker and price state by `metering`;
 - only `proxy` may ask for a sealed provider key (`keyvault.seal.v1`) or a budget lease (`metering.lease.v1`),
   and only the service that answers a request subject may subscribe to it;
 - replies reach their asker only: each user subscribes to `_INBOX.<user>.>` (its own inbox prefix, see
   `inbox_prefix`), never to `_INBOX.>`; responders answer through `allow_responses` (one reply per request);
 - only `auth` creates or reconfigures streams; the others may look a stream up, and read what they follow
-  through consumers of their own.
+  through consumers of their own (keyvault reads one tenant's last state by a direct get instead).
 
 The unrestricted test harness user (`HARNESS`) exists in test servers only, never embedded or deployed.
 """
@@ -25,6 +25,14 @@ from tollgate_contracts.apikeys import ApiKeyState
 from tollgate_contracts.credentials import CredentialState
 from tollgate_contracts.envelope import Message, StateEvent
 from tollgate_contracts.grants import GrantState
+from tollgate_contracts.jsapi import (
+    Row,
+    durable_pull_consumer,
+    last_state_by_subject,
+    looked_up_streams,
+    managed_streams,
+    ordered_consumers,
+)
 from tollgate_contracts.metering import BreakerState, BudgetState, PriceState, UsageRecorded
 from tollgate_contracts.rpc import LeaseRequest, SealRequest
 from tollgate_contracts.streams import (
@@ -36,9 +44,10 @@ from tollgate_contracts.streams import (
     GRANTS,
     POLICY_STREAMS,
     PRICES,
+    TENANTS,
     USAGE,
-    StreamSpec,
 )
+from tollgate_contracts.tenants import TenantState
 from tollgate_contracts.tokens import SigningKeyState, TokenRevoked
 
 SERVICES: tuple[str, ...] = ("auth", "keyvault", "metering", "proxy")
@@ -62,10 +71,6 @@ def inbox_prefix(user: str) -> str:
 def password_variable(user: str) -> str:
     """The environment variable the deployed configuration reads the user's password from."""
     return f"TOLLGATE_NATS_{user.upper()}_PASSWORD"
-
-
-Row = tuple[str, ...]
-"""Subjects that belong together (e.g. one stream's), rendered on one line."""
 
 
 class Allow(Message):
@@ -122,51 +127,6 @@ def covers(pattern: str, subject: str) -> bool:
     return len(given) == len(wanted)
 
 
-# --- JetStream API subjects, per use --------------------------------------------------------------------------
-
-
-def _js_api(*parts: str) -> str:
-    return ".".join(("$JS.API", *parts))
-
-
-def managed_streams(specs: tuple[StreamSpec, ...]) -> tuple[Row, ...]:
-    """`tollgate_contracts.bus.ensure_streams`: look each stream up, then create or update it."""
-    return tuple(tuple(_js_api("STREAM", verb, spec.name) for verb in ("INFO", "CREATE", "UPDATE")) for spec in specs)
-
-
-def looked_up_streams(specs: tuple[StreamSpec, ...]) -> tuple[Row, ...]:
-    """`js.stream_info`: wait for a stream (auth creates them) or read its last sequence."""
-    return (tuple(_js_api("STREAM", "INFO", spec.name) for spec in specs),)
-
-
-def ordered_consumers(specs: tuple[StreamSpec, ...]) -> tuple[Row, ...]:
-    """nats-py `ordered_consumer=True`: an ephemeral push consumer per subscription, re-created (and the old one
-    deleted) after a gap; flow-control replies; deliveries arrive on the user's own inbox."""
-    return tuple(
-        (
-            _js_api("CONSUMER", "CREATE", spec.name),
-            _js_api("CONSUMER", "CREATE", spec.name, ">"),
-            _js_api("CONSUMER", "INFO", spec.name, ">"),
-            _js_api("CONSUMER", "DELETE", spec.name, ">"),
-            f"$JS.FC.{spec.name}.>",
-        )
-        for spec in specs
-    )
-
-
-def durable_pull_consumer(spec: StreamSpec, durable: str) -> tuple[Row, ...]:
-    """nats-py `pull_subscribe(durable=…)`: create or bind the consumer, fetch, ack/nak/term each message."""
-    return (
-        (
-            _js_api("CONSUMER", "CREATE", spec.name, durable),
-            _js_api("CONSUMER", "CREATE", spec.name, durable, ">"),
-            _js_api("CONSUMER", "DURABLE", "CREATE", spec.name, durable),
-        ),
-        (_js_api("CONSUMER", "INFO", spec.name, durable), _js_api("CONSUMER", "MSG", "NEXT", spec.name, durable)),
-        (f"$JS.ACK.{spec.name}.{durable}.>",),
-    )
-
-
 def _state(*events: type[StateEvent]) -> tuple[str, ...]:
     """Every entity's subject of each state event class."""
     return tuple(f"{event.subject_prefix}.>" for event in events)
@@ -185,11 +145,11 @@ def _audit(user: str) -> str:
 
 AUTH = BusUser(
     name="auth",
-    role="writes grants, API keys, revoked tokens and signing keys; creates and updates every stream at start.",
+    role="writes tenants, grants, API keys, revoked tokens and signing keys; creates and updates every stream.",
     publish=(
         allow(
             "The state it owns (nobody else may publish it), and its audit trail.",
-            *_state(GrantState, ApiKeyState, TokenRevoked, SigningKeyState),
+            *_state(GrantState, ApiKeyState, TokenRevoked, SigningKeyState, TenantState),
             _audit("auth"),
         ),
         Allow(
@@ -206,8 +166,12 @@ KEYVAULT = BusUser(
     publish=(
         allow("The state it owns, and its audit trail.", *_state(CredentialState), _audit("keyvault")),
         Allow(
-            why="Waits at start for the streams it publishes to (auth creates them).",
-            rows=looked_up_streams((CREDENTIALS, AUDIT)),
+            why="Waits at start for the streams it publishes to and the tenants it checks (auth creates them).",
+            rows=looked_up_streams((CREDENTIALS, AUDIT, TENANTS)),
+        ),
+        Allow(
+            why="Before storing a credential: the tenant's last state (exists, active), one direct get.",
+            rows=last_state_by_subject(TENANTS, TenantState),
         ),
     ),
     subscribe=(

@@ -16,6 +16,7 @@ from tollgate_contracts.credentials import CredentialState
 from tollgate_contracts.envelope import Message
 from tollgate_contracts.grants import GrantState
 from tollgate_contracts.metering import BreakerState, BudgetState, PriceState, UsageRecorded
+from tollgate_contracts.tenants import TenantState
 from tollgate_contracts.tokens import SigningKeyState, TokenRevoked
 
 DAY = 24 * 3600
@@ -55,6 +56,8 @@ CREDENTIALS = _state("TG_CREDENTIALS", CredentialState.subject_prefix)
 BUDGETS = _state("TG_BUDGETS", BudgetState.subject_prefix)
 BREAKERS = _state("TG_BREAKERS", BreakerState.subject_prefix)
 PRICES = _state("TG_PRICES", PriceState.subject_prefix)
+# Read by keyvault with a direct get of one subject's last message (the stream allows direct get).
+TENANTS = _state("TG_TENANTS", TenantState.subject_prefix)
 USAGE = StreamSpec(
     name="TG_USAGE",
     kind=StreamKind.EVENTS,
@@ -74,10 +77,12 @@ ALL_STREAMS: tuple[StreamSpec, ...] = (
     BUDGETS,
     BREAKERS,
     PRICES,
+    TENANTS,
     USAGE,
     AUDIT,
 )
 """Every stream Tollgate uses."""
 
 POLICY_STREAMS: tuple[StreamSpec, ...] = (GRANTS, APIKEYS, REVOKED_TOKENS, JWKS, CREDENTIALS, BUDGETS, BREAKERS)
-"""The state streams a proxy replica hydrates its policy cache from."""
+"""The state streams a proxy replica hydrates its policy cache from (not tenants: a request names a grant, and
+the grant names its tenant)."""
