@@ -12,7 +12,14 @@ from ipaddress import ip_address
 
 import pytest
 
-from tollgate_servicekit.egress import MAX_URL_LENGTH, EgressGuard, EgressRefused, Target, is_forbidden
+from tollgate_servicekit.egress import (
+    MAX_URL_LENGTH,
+    EgressGuard,
+    EgressRefused,
+    EgressUnresolved,
+    Target,
+    is_forbidden,
+)
 
 PUBLIC_V4 = "93.184.216.34"
 PUBLIC_V6 = "2606:2800:220:1:248:1893:25c8:1946"
@@ -219,6 +226,7 @@ async def test_a_name_resolving_to_a_forbidden_address_is_refused_at_resolve_tim
     with pytest.raises(EgressRefused) as refused:
         await guard.resolve(target)
     assert "not public" in refused.value.reason
+    assert not isinstance(refused.value, EgressUnresolved)  # an answer was refused: not a lookup failure
     assert all(answer not in refused.value.reason for answer in answers)  # internal addresses are not revealed
     with pytest.raises(EgressRefused):
         await guard.check_url("https://rebind.example.com/v1")
@@ -233,7 +241,7 @@ async def test_every_resolve_is_checked_so_dns_rebinding_cannot_pass() -> None:
     assert len(resolver.calls) == 2
 
 
-async def test_a_name_that_does_not_resolve_is_refused() -> None:
+async def test_a_name_that_does_not_resolve_is_refused_as_unresolved() -> None:
     async def failing(host: str, port: int) -> list[str]:
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
@@ -246,8 +254,9 @@ async def test_a_name_that_does_not_resolve_is_refused() -> None:
 
     for resolver, timeout in ((failing, 5.0), (empty, 5.0), (hanging, 0.01)):
         guard = EgressGuard(resolver=resolver, timeout=timeout)
-        with pytest.raises(EgressRefused, match="could not be resolved"):
+        with pytest.raises(EgressUnresolved, match="could not be resolved") as refused:
             await guard.check_url("https://nowhere.example.com")
+        assert isinstance(refused.value, EgressRefused)  # callers that only refuse need not know the difference
 
 
 async def test_a_hand_built_target_is_checked_again_when_resolved() -> None:

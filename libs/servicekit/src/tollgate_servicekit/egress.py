@@ -10,7 +10,9 @@ provider key to the cloud metadata service or reach Tollgate's own bus. Wherever
     # target.host again: a second lookup may answer differently (DNS rebinding). Never re-parse `url`.
 
 ``await guard.check_url(url)`` is parse + resolve, for create-time checks. A refusal raises ``EgressRefused``,
-whose ``reason`` is one short sentence safe to show a user (at most a short prefix of the host, no userinfo).
+whose ``reason`` is one short sentence safe to show a user (at most a short prefix of the host, no userinfo);
+a name that does not resolve raises its subclass ``EgressUnresolved``. Which addresses are forbidden is
+``tollgate_servicekit.addresses``.
 
 ``parse`` refuses: any scheme but http(s); http unless the host:port is allow-listed; a user name or password;
 a missing or invalid host; a port outside 1-65535; whitespace or control characters; over ``MAX_URL_LENGTH``.
@@ -37,10 +39,21 @@ import re
 import socket
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
+from ipaddress import IPv4Address, IPv6Address, ip_address
 from urllib.parse import urlsplit
 
-__all__ = ["MAX_URL_LENGTH", "EgressGuard", "EgressRefused", "Resolver", "Target", "is_forbidden", "system_resolver"]
+from tollgate_servicekit.addresses import is_forbidden
+
+__all__ = [
+    "MAX_URL_LENGTH",
+    "EgressGuard",
+    "EgressRefused",
+    "EgressUnresolved",
+    "Resolver",
+    "Target",
+    "is_forbidden",
+    "system_resolver",
+]
 
 MAX_URL_LENGTH = 2048
 
@@ -50,24 +63,6 @@ Resolver = Callable[[str, int], Awaitable[list[str]]]
 _DEFAULT_PORTS = {"https": 443, "http": 80}
 
 # fmt: off
-_FORBIDDEN_V4 = tuple(map(IPv4Network, (
-    "0.0.0.0/8",                                            # "this network": 0.0.0.0 reaches this host on Linux
-    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",        # private
-    "100.64.0.0/10", "127.0.0.0/8",                         # shared address space (carrier NAT); loopback
-    "169.254.0.0/16",                                       # link-local: the metadata service 169.254.169.254
-    "192.0.0.0/24", "192.88.99.0/24", "198.18.0.0/15",      # IETF assignments; 6to4 relay anycast; benchmarking
-    "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24",    # documentation
-    "224.0.0.0/4", "240.0.0.0/4",                           # multicast; reserved, and broadcast 255.255.255.255
-)))
-# IPv6: only global unicast (2000::/3) is reached, less the first row. The other rows, outside 2000::/3, are
-# there for readers. Addresses that embed an IPv4 address are judged by that address (_embedded_v4).
-_GLOBAL_UNICAST, _NAT64 = IPv6Network("2000::/3"), IPv6Network("64:ff9b::/96")
-_FORBIDDEN_V6 = tuple(map(IPv6Network, (
-    "2001:2::/48", "2001:10::/28", "2001:20::/28", "2001:db8::/32", "3fff::/20",  # bench, ORCHID(v2), docs
-    "::/128", "::1/128", "::/96",                           # unspecified; loopback; IPv4-compatible (deprecated)
-    "fc00::/7", "fd00:ec2::254/128",                        # unique local, incl. the AWS metadata service
-    "fe80::/10", "ff00::/8", "64:ff9b:1::/48",              # link-local; multicast; local-use NAT64
-)))
 # Names that reach this host or the cloud metadata service whatever DNS says (/etc/hosts, resolver rules).
 _LOCAL_NAMES = frozenset((
     "localhost", "localhost.localdomain", "localhost6", "localhost6.localdomain6", "ip6-localhost", "ip6-loopback",
@@ -86,6 +81,11 @@ class EgressRefused(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class EgressUnresolved(EgressRefused):
+    """The host's name did not resolve (lookup failed, timed out or gave no address): perhaps a passing DNS
+    fault rather than a forbidden target, so a caller may treat it as "unreachable" instead of "refused"."""
 
 
 @dataclass(frozen=True)
@@ -108,31 +108,6 @@ class Target:
     def url(self) -> str:
         """The normalised URL, fragment dropped (it is never sent)."""
         return f"{self.scheme}://{self.authority}{self.path}" + (f"?{self.query}" if self.query else "")
-
-
-def is_forbidden(ip: IPv4Address | IPv6Address) -> bool:
-    """True when ``ip`` is not a public unicast address Tollgate may send a key to."""
-    if isinstance(ip, IPv4Address):
-        return any(ip in net for net in _FORBIDDEN_V4)
-    if ip.scope_id:
-        return True  # a zone id only means something on a local link
-    embedded = _embedded_v4(ip)
-    if embedded:
-        return any(is_forbidden(v4) for v4 in embedded)
-    return ip not in _GLOBAL_UNICAST or any(ip in net for net in _FORBIDDEN_V6)
-
-
-def _embedded_v4(ip: IPv6Address) -> list[IPv4Address]:
-    """The IPv4 addresses a packet to ``ip`` would reach: mapped, NAT64, 6to4, Teredo (server and client)."""
-    if ip.ipv4_mapped is not None:
-        return [ip.ipv4_mapped]
-    if ip in _NAT64:
-        return [IPv4Address(int(ip) & 0xFFFFFFFF)]
-    if ip.sixtofour is not None:
-        return [ip.sixtofour]
-    if ip.teredo is not None:
-        return list(ip.teredo)
-    return []
 
 
 async def system_resolver(host: str, port: int) -> list[str]:
@@ -179,7 +154,7 @@ class EgressGuard:
             async with asyncio.timeout(self._timeout):
                 answers = await self._resolver(target.host, target.port)
         except (OSError, TimeoutError) as exc:  # socket.gaierror is an OSError
-            raise EgressRefused(f"the host {_show(target.host)} could not be resolved") from exc
+            raise EgressUnresolved(f"the host {_show(target.host)} could not be resolved") from exc
         addresses: list[str] = []
         for answer in answers:
             ip = _literal(answer)
@@ -189,7 +164,7 @@ class EgressGuard:
             if str(ip) not in addresses:
                 addresses.append(str(ip))
         if not addresses:
-            raise EgressRefused(f"the host {_show(target.host)} could not be resolved")
+            raise EgressUnresolved(f"the host {_show(target.host)} could not be resolved")
         return addresses
 
     async def check_url(self, url: str) -> Target:

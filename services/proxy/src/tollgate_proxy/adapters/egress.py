@@ -15,13 +15,11 @@ from __future__ import annotations
 import logging
 
 from tollgate_proxy.domain.errors import UpstreamFailed, UpstreamRefused
-from tollgate_servicekit.egress import EgressGuard, EgressRefused, Target
+from tollgate_servicekit.egress import EgressGuard, EgressRefused, EgressUnresolved, Target
 
 logger = logging.getLogger(__name__)
 
 _MAX_REMEMBERED = 1024
-_UNRESOLVED = "could not be resolved"
-"""How the guard words a lookup that failed (as opposed to an answer it refused)."""
 
 
 class Egress:
@@ -49,10 +47,10 @@ class Egress:
         """The host's addresses, every one of them checked, to connect to; UpstreamRefused if any is not allowed."""
         try:
             return await self._guard.resolve(target)
+        except EgressUnresolved:
+            # A name that does not resolve (now) is a failure to reach the provider, not a refusal.
+            raise UpstreamFailed("the provider could not be reached (its name does not resolve)") from None
         except EgressRefused as exc:
-            if _UNRESOLVED in exc.reason:
-                # A name that does not resolve (now) is a failure to reach the provider, not a refusal.
-                raise UpstreamFailed("the provider could not be reached (its name does not resolve)") from None
             origin = (target.host, target.port)
             if origin not in self._warned and len(self._warned) < _MAX_REMEMBERED:
                 self._warned.add(origin)
