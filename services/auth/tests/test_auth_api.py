@@ -10,7 +10,7 @@ import pytest
 from pydantic import SecretStr
 
 from tollgate_auth.app import create_app
-from tollgate_contracts import GrantState
+from tollgate_contracts import GrantState, TenantState, TenantStatus
 
 from .conftest import last_state, running, stream_messages
 
@@ -248,9 +248,11 @@ async def test_unknown_grants_and_routes_are_404_in_the_error_shape(client):
     assert (missing.status_code, missing.json()["error"]["code"]) == (404, "not_found")
 
 
-async def test_the_default_tenant_exists_and_owns_grants_by_default(client):
+async def test_the_default_tenant_exists_is_published_at_start_and_owns_grants_by_default(client, js):
     tenants = (await client.get("/v1/tenants")).json()["data"]
     assert [t["name"] for t in tenants] == ["default"]
+    published = await last_state(js, "TG_TENANTS", f"tenant.state.v1.{tenants[0]['id']}")
+    assert (published["name"], published["status"], published["producer"]) == ("default", "active", "auth")
     grant = (await client.post("/v1/grants", json=GRANT)).json()
     assert grant["tenant_id"] == tenants[0]["id"]
 
@@ -269,6 +271,9 @@ async def test_tenants_are_created_listed_and_unique(client, js):
     assert [g["id"] for g in (await client.get("/v1/grants", params={"tenant_id": tenant["id"]})).json()["data"]] == [
         grant["id"]
     ]
+    # The answer promises the tenant's state is on the bus: keyvault may check it at once.
+    state = TenantState.model_validate(await last_state(js, "TG_TENANTS", f"tenant.state.v1.{tenant['id']}"))
+    assert (state.name, state.status, state.state_version, state.producer) == ("acme", TenantStatus.ACTIVE, 1, "auth")
     unknown = await client.post("/v1/grants", json={**GRANT, "tenant_id": "tnt_nope"})
     assert (unknown.status_code, unknown.json()["error"]["code"]) == (404, "tenant_not_found")
     actions = [m["action"] for m in await stream_messages(js, "TG_AUDIT")]

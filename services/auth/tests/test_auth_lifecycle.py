@@ -50,6 +50,7 @@ async def test_not_ready_until_the_bus_is_reachable_then_ready(make_settings, ad
 
 async def test_a_restart_republishes_every_state_to_a_bus_that_never_saw_it(make_settings, admin_key, tmp_path):
     async with running(create_app(make_settings()), admin_key=admin_key) as client:
+        acme = (await client.post("/v1/tenants", json={"name": "acme"})).json()
         kept = (await client.post("/v1/grants", json=GRANT)).json()
         revoked = (await client.post("/v1/grants", json=GRANT)).json()
         await client.post(f"/v1/grants/{revoked['id']}/revoke")
@@ -59,7 +60,7 @@ async def test_a_restart_republishes_every_state_to_a_bus_that_never_saw_it(make
     with NatsServer(tmp_path / "second-nats") as other:
         async with running(create_app(make_settings(nats_url=other.url)), admin_key=admin_key) as client:
             tenants = (await client.get("/v1/tenants")).json()["data"]
-            assert [t["name"] for t in tenants] == ["default"]
+            assert [t["name"] for t in tenants] == ["default", "acme"]
             assert [k["kid"] for k in (await client.get("/.well-known/jwks.json")).json()["keys"]] == [kid]
         nc = await nats.connect(other.url)
         try:
@@ -72,6 +73,9 @@ async def test_a_restart_republishes_every_state_to_a_bus_that_never_saw_it(make
             [api_key] = await stream_messages(js, "TG_APIKEYS")
             assert (api_key["grant_id"], api_key["key_prefix"]) == (kept["id"], key["prefix"])
             assert (await last_state(js, "TG_JWKS", f"jwks.state.v1.{kid}"))["kid"] == kid
+            published = {m["tenant_id"]: (m["name"], m["status"]) for m in await stream_messages(js, "TG_TENANTS")}
+            assert published == {t["id"]: (t["name"], "active") for t in tenants}
+            assert published[acme["id"]] == ("acme", "active")
         finally:
             await nc.close()
 

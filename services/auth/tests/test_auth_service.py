@@ -9,7 +9,7 @@ from tollgate_auth.domain import GrantRequest, TokenPolicy
 from tollgate_auth.domain.errors import BusUnavailable, GrantNotFound
 from tollgate_auth.service import AuthService
 from tollgate_auth.testing import InMemoryStore, RecordingPublisher
-from tollgate_contracts import AuditEvent, GrantState, SigningKeyState
+from tollgate_contracts import AuditEvent, GrantState, SigningKeyState, TenantState, TenantStatus
 from tollgate_servicekit.testing import FixedClock, SequentialIds
 
 REQUEST = GrantRequest(provider="openai", models=["gpt-4o-mini"], budget_usd="1")
@@ -103,14 +103,17 @@ async def test_republishing_sends_every_state_again(service, publisher):
     await service.revoke_grant(second.id)
     await service.create_api_key(first.id)
     publisher.events.clear()
-    assert await service.republish_all() == 4
+    assert await service.republish_all() == 5
     subjects = sorted(e.subject.split(".")[0] for e in publisher.events)
-    assert subjects == ["apikey", "grant", "grant", "jwks"]
+    assert subjects == ["apikey", "grant", "grant", "jwks", "tenant"]
     assert {e.subject: e.state_version for e in publisher.events if isinstance(e, GrantState)} == {
         f"grant.state.v1.{first.id}": 1,
         f"grant.state.v1.{second.id}": 2,
     }
-    assert all(isinstance(e, GrantState | SigningKeyState) or e.subject.startswith("apikey") for e in publisher.events)
+    assert all(
+        isinstance(e, GrantState | SigningKeyState | TenantState) or e.subject.startswith("apikey")
+        for e in publisher.events
+    )
 
 
 async def test_audit_events_name_the_state_they_accompany(service, publisher):
@@ -124,3 +127,45 @@ async def test_audit_events_name_the_state_they_accompany(service, publisher):
 async def test_revoking_an_unknown_grant_is_not_found(service):
     with pytest.raises(GrantNotFound):
         await service.revoke_grant("grt_nope")
+
+
+async def test_start_up_publishes_the_default_tenant_as_active_state(service, store, publisher):
+    [default] = store.tenants.values()
+    [state] = publisher.on(f"tenant.state.v1.{default.id}")
+    assert isinstance(state, TenantState)
+    assert (state.tenant_id, state.name, state.status, state.state_version, state.producer) == (
+        default.id,
+        "default",
+        TenantStatus.ACTIVE,
+        1,
+        "auth",
+    )
+
+
+async def test_a_new_tenant_is_answered_only_after_its_state_is_published_with_its_audit_event(service, publisher):
+    tenant = await service.create_tenant("acme")
+    [state] = publisher.on(f"tenant.state.v1.{tenant.id}")
+    assert isinstance(state, TenantState) and (state.name, state.status) == ("acme", TenantStatus.ACTIVE)
+    audit = [e for e in publisher.events if isinstance(e, AuditEvent) and e.target_id == tenant.id][-1]
+    assert (audit.action, audit.correlation_id) == ("tenant.created", state.event_id)
+
+
+async def test_a_tenant_whose_state_was_not_acknowledged_is_saved_reported_and_published_later(
+    service, store, publisher
+):
+    publisher.failing = True
+    with pytest.raises(BusUnavailable, match="saved"):
+        await service.create_tenant("acme")
+    [tenant] = [t for t in store.tenants.values() if t.name == "acme"]
+    assert service.has_pending
+    publisher.failing = False
+    await service.retry_pending()
+    assert [e.name for e in publisher.on(f"tenant.state.v1.{tenant.id}") if isinstance(e, TenantState)] == ["acme"]
+    assert not service.has_pending
+
+
+async def test_no_tenant_is_created_while_the_bus_is_down(service, store, publisher):
+    publisher.connected = False
+    with pytest.raises(BusUnavailable, match="nothing was changed"):
+        await service.create_tenant("acme")
+    assert [t.name for t in store.tenants.values()] == ["default"]

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 REPUBLISH_CONCURRENCY = 64
 
-Kind = Literal["grant", "apikey", "signing_key"]
+Kind = Literal["tenant", "grant", "apikey", "signing_key"]
 Ref = tuple[Kind, str]
 """An entity whose state is published: its kind and its id (a signing key's kid)."""
 

@@ -150,7 +150,7 @@ class Runtime:
     async def _publish_everything(self) -> None:
         assert self._parts is not None
         count = await self._parts[2].republish_all()
-        log.info("published %d states (grants, API keys, signing keys)", count)
+        log.info("published %d states (tenants, grants, API keys, signing keys)", count)
 
     async def _keep_in_sync(self) -> None:
         assert self._parts is not None

@@ -29,6 +29,7 @@ from tollgate_auth.domain import (
     revoke,
     revoke_api_key,
     signing_key_state,
+    tenant_state,
     token_claims,
 )
 from tollgate_auth.domain.errors import (
@@ -115,17 +116,19 @@ class AuthService:
         return tenant
 
     async def republish_all(self) -> int:
-        """Publish the current state of every grant, API key and signing key; consumers keep the newest version.
+        """Publish the current state of every tenant, grant, API key and signing key; consumers keep the newest.
 
         Raises `BusUnavailable` if any publication was not acknowledged (those are retried later).
         """
-        grants, keys, signing_keys = (
+        tenants, grants, keys, signing_keys = (
+            await self.store.list_tenants(),
             await self.store.list_grants(),
             await self.store.list_api_keys(),
             await self.store.list_signing_keys(),
         )
         self._keys = signing_keys
-        states: list[tuple[Ref, StateEvent]] = [(("grant", g.id), grant_state(g, PRODUCER)) for g in grants]
+        states: list[tuple[Ref, StateEvent]] = [(("tenant", t.id), tenant_state(t, PRODUCER)) for t in tenants]
+        states += [(("grant", g.id), grant_state(g, PRODUCER)) for g in grants]
         states += [(("apikey", k.id), api_key_state(k, PRODUCER)) for k in keys]
         states += [(("signing_key", k.kid), signing_key_state(k, PRODUCER)) for k in signing_keys]
         return await self._outbox.republish(states)
@@ -140,6 +143,9 @@ class AuthService:
 
     async def _load_state(self, ref: Ref) -> StateEvent | None:
         kind, key = ref
+        if kind == "tenant":
+            tenant = await self.store.get_tenant(key)
+            return None if tenant is None else tenant_state(tenant, PRODUCER)
         if kind == "grant":
             grant = await self.store.get_grant(key)
             return None if grant is None else grant_state(grant, PRODUCER)
@@ -152,10 +158,15 @@ class AuthService:
     # -- tenants -------------------------------------------------------------------------------------------------
 
     async def create_tenant(self, name: str) -> Tenant:
+        """Create a tenant; returns once its state is acknowledged by the bus (keyvault checks it before storing a
+        credential for the tenant)."""
         tenant = new_tenant(name, tenant_id=self.ids.new_id("tnt"), now=self.clock.now())
         self._outbox.require_bus()
-        await self.store.add_tenant(tenant)
-        await self._outbox.publish_audit(self._audit("tenant.created", tenant.id, tenant.id, {"name": tenant.name}))
+        ref: Ref = ("tenant", tenant.id)
+        async with self._outbox.lock(ref):
+            await self.store.add_tenant(tenant)
+            audit = self._audit("tenant.created", tenant.id, tenant.id, {"name": tenant.name})
+            await self._outbox.announce(ref, tenant_state(tenant, PRODUCER), audit)
         return tenant
 
     async def list_tenants(self) -> list[Tenant]:

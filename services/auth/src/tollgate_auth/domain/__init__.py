@@ -14,7 +14,7 @@ from tollgate_auth.domain.grants import (
     revoke,
 )
 from tollgate_auth.domain.signing_keys import SigningKey, current_signer, jwks, signing_key_state
-from tollgate_auth.domain.tenants import Tenant, new_tenant
+from tollgate_auth.domain.tenants import Tenant, new_tenant, tenant_state
 from tollgate_auth.domain.tokens import TokenPolicy, token_claims
 
 __all__ = [
@@ -38,5 +38,6 @@ __all__ = [
     "revoke",
     "revoke_api_key",
     "signing_key_state",
+    "tenant_state",
     "token_claims",
 ]
