@@ -19,7 +19,7 @@ from tollgate_devstack.instructions import END_LINE, sections
 from tollgate_devstack.layout import PORT_ENV_VARS, StackPorts
 from tollgate_devstack.ports import port_is_free
 from tollgate_devstack.services import base_env, script
-from tollgate_devstack.testing import Cli, DevRun, find_secrets, poll, read_texts
+from tollgate_devstack.testing import Cli, DevRun, find_secrets, read_texts
 
 pytestmark = pytest.mark.e2e
 
@@ -80,7 +80,7 @@ def test_make_run_prints_first_calls_that_work_and_ctrl_c_stops_everything(runni
         secrets[f"{provider} token"] = token.group(1)
         grant_id = match.group(1)
         assert cli.json("grant", "show", grant_id)["provider"] == provider
-        usage = poll(lambda: cli.json("usage", grant_id), lambda u: u["requests"] >= 1)  # noqa: B023 - used at once
+        usage = cli.usage_once(grant_id)
         assert usage["requests"] == 1
         assert usage["input_tokens"] > 0
 

@@ -16,7 +16,7 @@ import pytest
 
 from tollgate_devstack.instructions import END_LINE
 from tollgate_devstack.ports import port_is_free
-from tollgate_devstack.testing import Cli, DevRun, find_secrets, poll
+from tollgate_devstack.testing import Cli, DevRun, eventually_sync, find_secrets
 
 pytestmark = pytest.mark.e2e
 
@@ -46,12 +46,12 @@ def test_a_killed_service_is_restarted_and_the_stack_serves_again(tmp_path: Path
         killed = pids(dev)["metering"]
         os.kill(killed, signal.SIGKILL)
 
-        assert poll(dev.stderr, lambda text: "metering is ready again" in text, timeout=60), dev.report()
+        eventually_sync(lambda: "metering is ready again" in dev.stderr(), timeout=60, what="metering back")
         assert "metering was killed by SIGKILL; restarting it in 0.5s" in dev.stderr()
         assert readyz(dev.url("metering")) == 200
         assert readyz(dev.url("proxy")) == 200
-        restarted = poll(lambda: pids(dev)["metering"], lambda pid: pid != killed, timeout=10)
-        assert restarted != killed  # stack.json follows the new process
+        restarted = pids(dev)["metering"]
+        assert restarted != killed  # stack.json follows the new process (rewritten at the restart)
         os.kill(restarted, 0)  # and it is alive
 
         # The stack serves, and the new metering counts what the proxy records.
@@ -60,8 +60,7 @@ def test_a_killed_service_is_restarted_and_the_stack_serves_again(tmp_path: Path
         token = cli.json("token", "mint", grant["id"])["access_token"]
         with openai.OpenAI(base_url=f"{dev.url('proxy')}/v1", api_key=token, max_retries=0) as client:
             client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
-        usage = poll(lambda: cli.json("usage", grant["id"]), lambda u: u["requests"] >= 1)
-        assert usage["requests"] == 1
+        assert cli.usage_once(grant["id"])["requests"] == 1
 
         assert dev.interrupt() == 0, dev.report()
         assert find_secrets({"tollgate-dev stderr": dev.stderr()}, secrets_of(dev) | {"token": token}) == []
@@ -100,7 +99,7 @@ def test_ctrl_c_while_the_launcher_is_still_loading_ends_quietly(tmp_path: Path,
     # `-o sync`: the venv is in place already, and only the shared lock may change it.
     argv = ["make", "--no-print-directory", "-o", "sync", "run"] if how == "make run" else None
     with DevRun.start(tmp_path, argv=argv, run_in=REPO if argv else None) as dev:
-        poll(dev.stderr, lambda text: "starting nats-server" in text, timeout=60)
+        eventually_sync(lambda: "starting nats-server" in dev.stderr(), timeout=60, what="the first line")
         dev.interrupt()
         output = dev.text() + dev.stderr()
         assert "stopped on SIGINT" in output, dev.report()

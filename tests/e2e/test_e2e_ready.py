@@ -12,7 +12,7 @@ import httpx
 import openai
 import pytest
 
-from tollgate_devstack.testing import Cli, DevRun, poll
+from tollgate_devstack.testing import Cli, DevRun, eventually_sync
 
 pytestmark = pytest.mark.e2e
 
@@ -36,8 +36,8 @@ def active_providers(dev: DevRun) -> set[str]:
 
 def test_the_first_sdk_call_after_the_proxy_says_ready_succeeds(tmp_path: Path) -> None:
     with DevRun.start(tmp_path) as dev:
-        status = poll(lambda: proxy_readyz(dev), lambda s: s == 200 or dev.process.poll() is not None, timeout=180)
-        assert status == 200, f"the proxy never became ready ({dev.report()})"
+        eventually_sync(lambda: proxy_readyz(dev) == 200 or dev.process.poll() is not None, timeout=180, what="/readyz")
+        assert proxy_readyz(dev) == 200, f"the proxy never became ready ({dev.report()})"
         # What a first call needs is in place at this very moment, not a little later:
         # the CLI of a script run from this directory finds the stack through stack.json,
         assert (dev.home / "stack.json").is_file()

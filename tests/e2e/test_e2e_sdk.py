@@ -10,7 +10,7 @@ import openai
 import pytest
 
 from tollgate_devstack.stack import Stack
-from tollgate_devstack.testing import Cli, Sdk, poll
+from tollgate_devstack.testing import Cli, Sdk, eventually_sync
 
 pytestmark = pytest.mark.e2e
 
@@ -32,8 +32,13 @@ def usage_when(stack: Stack, cli: Cli, grant_id: str, requests: int) -> dict[str
     """The grant's usage per `tollgate usage`, once metering has counted `requests` (it records asynchronously)."""
     headers = {"Authorization": f"Bearer {stack.admin_key}"}
     url = f"{stack.metering_url}/v1/usage/{grant_id}"
+
+    def counted() -> bool:
+        answer = http.get(url)
+        return answer.status_code == 200 and answer.json()["requests"] >= requests
+
     with httpx.Client(headers=headers, timeout=10) as http:
-        poll(lambda: http.get(url), lambda r: r.status_code == 200 and r.json()["requests"] >= requests)
+        eventually_sync(counted, what=f"metering to count {requests} request(s) for {grant_id}")
     usage: dict[str, Any] = cli.json("usage", grant_id)
     assert usage["requests"] == requests, usage
     return usage

@@ -10,7 +10,7 @@ from typer.testing import CliRunner, Result
 
 from tollgate_cli.app import app
 from tollgate_devstack.stack import Stack
-from tollgate_devstack.testing import poll
+from tollgate_devstack.testing import eventually_sync
 
 pytestmark = pytest.mark.integration
 
@@ -72,7 +72,8 @@ def test_a_token_is_minted_with_the_lifetime_asked_for(cli_stack: Stack) -> None
 def test_a_new_grant_has_zero_usage(cli_stack: Stack) -> None:
     grant = ok_json(cli_stack, "grant", "create", "--provider", "anthropic", "--model", "claude-*", "--budget-usd", "1")
     # metering learns of the grant from the bus, a moment after auth answered
-    result = poll(lambda: invoke(cli_stack, "usage", grant["id"], "--json"), lambda r: r.exit_code == 0)
+    eventually_sync(lambda: invoke(cli_stack, "usage", grant["id"], "--json").exit_code == 0, what="the grant known")
+    result = invoke(cli_stack, "usage", grant["id"], "--json")
     assert result.exit_code == 0, result.output
     usage = json.loads(result.stdout)
     assert usage["requests"] == 0

@@ -17,7 +17,7 @@ from tollgate_devstack.natsserver import NatsServer
 from tollgate_devstack.ports import port_is_open
 from tollgate_devstack.process import ChildProcess, stop_all
 from tollgate_devstack.supervise import GaveUp, RestartPolicy, Supervisor, WatchedNats
-from tollgate_devstack.testing import poll
+from tollgate_devstack.testing import eventually_sync
 
 
 class Clock:
@@ -35,13 +35,14 @@ def python_child(tmp_path: Path, name: str, code: str) -> ChildProcess:
 
 
 def exited(child: ChildProcess) -> int:
-    code = poll(child.exit_code, lambda c: c is not None, timeout=30)
-    assert code is not None, f"{child.name} is still running"
+    eventually_sync(lambda: child.exit_code() is not None, what=f"{child.name} to exit")
+    code = child.exit_code()
+    assert code is not None
     return code
 
 
 def up(child: ChildProcess, marker: str = "up") -> None:
-    assert poll(lambda: child.log_path.read_text(), lambda text: text.count(marker) >= 1, timeout=30)
+    eventually_sync(lambda: marker in child.log_path.read_text(), what=f"{child.name} to print {marker!r}")
 
 
 @pytest.fixture
@@ -132,7 +133,8 @@ def test_a_killed_nats_server_is_started_again_on_its_port(tmp_path: Path, clien
         process = nats.process
         assert process is not None
         os.kill(process.pid, signal.SIGKILL)
-        assert poll(process.poll, lambda code: code is not None, timeout=30) == -signal.SIGKILL
+        eventually_sync(lambda: process.poll() is not None, what="nats-server to die")
+        assert process.returncode == -signal.SIGKILL
         supervisor.check(client)
         assert supervisor.restarts["nats-server"] == 0
         clock.now += 0.5

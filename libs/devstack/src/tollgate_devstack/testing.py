@@ -6,12 +6,12 @@ Imported by test suites (the CLI's and tests/e2e), never by the stack itself.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
 import subprocess
 import threading
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from tollgate_devstack.layout import HOME_ENV_VAR, PORT_ENV_VARS, StackPorts
 from tollgate_devstack.services import base_env, script
+from tollgate_servicekit.testing import eventually
 
 if TYPE_CHECKING:
     import anthropic
@@ -79,6 +80,15 @@ class Cli:
         result = self.run(*args, "--json", stdin=stdin)
         assert result.returncode == 0, f"tollgate {' '.join(args)} exited {result.returncode}: {result.stderr}"
         return result.json()
+
+    def usage_once(self, grant_id: str, requests: int = 1, timeout: float = 30.0) -> Any:
+        """`tollgate usage` once metering has counted at least `requests` (it records asynchronously)."""
+
+        def counted() -> Any:
+            usage = self.json("usage", grant_id)
+            return usage if usage["requests"] >= requests else None
+
+        return eventually_sync(counted, timeout=timeout, what=f"{requests} request(s) counted for {grant_id}")
 
 
 @dataclass
@@ -151,13 +161,17 @@ class DevRun:
     def report(self) -> str:
         return f"exit code {self.process.poll()};\nstdout:\n{self.text()}\nstderr:\n{self.stderr()}"
 
+    def printed(self, wanted: str) -> bool:
+        return any(line.strip() == wanted for line in self.lines)
+
     def wait_for_line(self, wanted: str, timeout: float) -> str:
         """All stdout so far once a line equal to `wanted` was printed; AssertionError if it never is."""
-        deadline = time.monotonic() + timeout
-        while not any(line.strip() == wanted for line in self.lines):
-            if self.done.is_set() or time.monotonic() > deadline:
-                raise AssertionError(f"tollgate-dev never printed {wanted!r} ({self.report()})")
-            time.sleep(0.05)
+        try:
+            eventually_sync(lambda: self.done.is_set() or self.printed(wanted), timeout=timeout, interval=0.05)
+        except AssertionError:
+            raise AssertionError(f"tollgate-dev did not print {wanted!r} in {timeout:g}s ({self.report()})") from None
+        if not self.printed(wanted):
+            raise AssertionError(f"tollgate-dev ended without printing {wanted!r} ({self.report()})")
         return self.text()
 
     def interrupt(self, timeout: float = 60.0) -> int:
@@ -181,14 +195,19 @@ class DevRun:
         self.close()
 
 
-def poll(read: Callable[[], T], done: Callable[[T], bool], timeout: float = 30.0, interval: float = 0.1) -> T:
-    """Call `read` until `done(value)`; the last value either way (the caller asserts on it)."""
-    deadline = time.monotonic() + timeout
-    value = read()
-    while not done(value) and time.monotonic() < deadline:
-        time.sleep(interval)
-        value = read()
-    return value
+def eventually_sync(
+    predicate: Callable[[], T | None],
+    *,
+    timeout: float = 30.0,
+    interval: float = 0.1,
+    what: str = "condition",
+    ignore: tuple[type[Exception], ...] = (),
+) -> T:
+    """servicekit's `eventually()` (the one bounded wait) for the tests that run no event loop: those that drive
+    the stack from outside through subprocesses and blocking clients. The first truthy value; AssertionError
+    naming `what` on timeout."""
+    result: T = asyncio.run(eventually(predicate, timeout=timeout, interval=interval, what=what, ignore=ignore))
+    return result
 
 
 def secret_variants(name: str, value: str) -> dict[str, str]:
