@@ -65,6 +65,24 @@ async def test_publish_round_trip_waits_for_the_puback_and_dedupes_by_msg_id(fre
         await bus.publish(audit())
 
 
+async def test_wait_for_streams_names_the_first_missing_stream_until_it_exists(fresh_nats: NatsServer) -> None:
+    wanted = ALL_STREAMS[:2]
+    bus = Bus(fresh_nats.url, name="servicekit-test")
+    with pytest.raises(BusUnavailable, match="not connected"):
+        await bus.wait_for_streams(wanted)
+    await bus.connect()
+    try:
+        with pytest.raises(BusUnavailable, match=f"stream {wanted[0].name} does not exist yet"):
+            await bus.wait_for_streams(wanted)
+        await bus.ensure_streams(wanted[:1])
+        with pytest.raises(BusUnavailable, match=f"stream {wanted[1].name} does not exist yet"):
+            await bus.wait_for_streams(wanted)
+        await bus.ensure_streams(wanted)
+        await bus.wait_for_streams(wanted)
+    finally:
+        await bus.close()
+
+
 async def test_ping_settings_reach_the_client(fresh_nats: NatsServer) -> None:
     bus = Bus(fresh_nats.url, name="test", ping_interval=3, max_outstanding_pings=1)
     await bus.connect()

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 import nats.errors
+import nats.js.errors
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
@@ -199,6 +200,19 @@ class Bus:
             await _ensure_streams(self.js, specs, replicas)
         except BUS_ERRORS as exc:
             raise BusUnavailable(f"could not ensure the streams: {type(exc).__name__}") from exc
+
+    async def wait_for_streams(self, specs: tuple[StreamSpec, ...]) -> None:
+        """Return once every stream exists; `BusUnavailable` naming the first missing one until then (a start-up
+        step, retried until auth has created them). For services that create no stream, so their NATS user needs
+        no right to create or reconfigure one."""
+        js = self.js
+        for spec in specs:
+            try:
+                await js.stream_info(spec.name)
+            except nats.js.errors.NotFoundError:
+                raise BusUnavailable(f"stream {spec.name} does not exist yet (auth creates the streams)") from None
+            except BUS_ERRORS as exc:
+                raise BusUnavailable(f"cannot look up stream {spec.name}: {type(exc).__name__}") from exc
 
     async def close(self) -> None:
         """Drain (deliver what is in flight, then close); just close when the server is away."""

@@ -12,6 +12,7 @@ from starlette.middleware import Middleware
 from tollgate_keyvault.adapters.bus import BusPublisher
 from tollgate_keyvault.adapters.db import SqlCredentialStore
 from tollgate_keyvault.adapters.keyfiles import check_startup
+from tollgate_keyvault.adapters.tenants import BusTenants
 from tollgate_keyvault.api.routes import credentials
 from tollgate_keyvault.consumers import AfterReply, seal_broker, seal_router
 from tollgate_keyvault.domain.errors import (
@@ -21,6 +22,7 @@ from tollgate_keyvault.domain.errors import (
     InvalidInput,
     KeyUnavailable,
     KeyvaultError,
+    TenantNotFound,
 )
 from tollgate_keyvault.ports import Clock, Ids
 from tollgate_keyvault.runtime import Runtime, startup_steps
@@ -37,6 +39,7 @@ from tollgate_servicekit.supervisor import Startup, Supervisor
 ERROR_STATUSES: tuple[tuple[type[Exception], int], ...] = (
     (InvalidInput, 422),
     (CredentialNotFound, 404),
+    (TenantNotFound, 404),
     (ConcurrentUpdate, 409),
     (KeyUnavailable, 503),
     (KeyvaultError, 500),
@@ -66,7 +69,14 @@ def create_app(
             store = SqlCredentialStore(database)
             publisher = BusPublisher(bus)
             service = KeyvaultService(
-                store, publisher, keyring, clock or SystemClock(), ids or RandomIds(), settings.producer, egress=egress
+                store,
+                publisher,
+                keyring,
+                clock or SystemClock(),
+                ids or RandomIds(),
+                settings.producer,
+                tenants=BusTenants(bus),
+                egress=egress,
             )
             audits = AfterReply(service.record)
             broker = seal_broker(settings.nats_url, user=settings.nats_user, password=password)
@@ -74,7 +84,7 @@ def create_app(
             stack.push_async_callback(broker.stop)
             # Entered last, so it leaves first: tasks stop before the responder, bus and database close.
             tasks = await stack.enter_async_context(Supervisor())
-            steps = startup_steps(service, store, bus, publisher, broker)
+            steps = startup_steps(service, store, bus, broker)
             startup = Startup(steps, retry_seconds=settings.retry_seconds)
             app.state.runtime = Runtime(service, database, bus, broker, admin_key, tasks, startup)
             tasks.spawn("start-up", startup.run)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from faststream.nats import NatsBroker
 from pydantic import SecretStr
 
-from tollgate_keyvault.adapters.bus import BusPublisher
+from tollgate_keyvault.adapters.bus import PUBLISHED_STREAMS
 from tollgate_keyvault.adapters.db import SqlCredentialStore
 from tollgate_keyvault.service import KeyvaultService
 from tollgate_servicekit.nats import Bus
@@ -50,9 +50,7 @@ class Runtime:
         return None
 
 
-def startup_steps(
-    service: KeyvaultService, store: SqlCredentialStore, bus: Bus, publisher: BusPublisher, broker: NatsBroker
-) -> list[Step]:
+def startup_steps(service: KeyvaultService, store: SqlCredentialStore, bus: Bus, broker: NatsBroker) -> list[Step]:
     """The start-up steps, in order; each is retried until it succeeds."""
 
     async def rewrap() -> None:
@@ -69,7 +67,7 @@ def startup_steps(
     return [
         ("database", store.create_tables),
         ("bus", bus.connect),
-        ("streams", publisher.wait_for_streams),
+        ("streams", lambda: bus.wait_for_streams(PUBLISHED_STREAMS)),
         ("rewrap", rewrap),
         ("republish", republish),
         ("seal responder", seal_responder),

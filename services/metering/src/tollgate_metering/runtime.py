@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 
 from tollgate_contracts import GrantState, UsageRecorded
 from tollgate_contracts.streams import BUDGETS, GRANTS, PRICES, USAGE
-from tollgate_metering.adapters.bus import BusPublisher, PullConsumer, StateFollower, wait_for_streams
+from tollgate_metering.adapters.bus import BusPublisher, PullConsumer, StateFollower
 from tollgate_metering.adapters.db import SqlStore, prepare
 from tollgate_metering.consumers import GrantHandler, UsageHandler
 from tollgate_metering.domain.errors import BusUnavailable, StoreUnavailable
@@ -70,7 +70,8 @@ class Runtime:
             [
                 ("the database", lambda: prepare(self.database)),
                 ("NATS", self.bus.connect),
-                ("the streams", lambda: wait_for_streams(self.bus, USED_STREAMS)),
+                # Metering creates no stream (auth does), so its NATS user needs no right to create one.
+                ("the streams", lambda: self.bus.wait_for_streams(USED_STREAMS)),
                 ("the prices", self.metering.publish_prices),
                 # Bound before ready: once /readyz says ready, the durable consumer exists.
                 ("the usage consumer", self.consumer.subscribe),

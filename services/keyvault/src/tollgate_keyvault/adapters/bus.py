@@ -1,20 +1,19 @@
 """Keyvault's JetStream side, over servicekit's `Bus`: credential state and audit events with PubAck, and the
-wait for the streams they go to.
+streams they go to.
 
-Keyvault does not create streams (auth does, for everyone): it waits until the two it publishes to exist, so its
-NATS user needs no stream-admin rights. The seal responder is not here: it runs on FastStream (`consumers.py`).
+Keyvault does not create streams (auth does, for everyone): it waits until the two it publishes to exist
+(`Bus.wait_for_streams(PUBLISHED_STREAMS)`), so its NATS user needs no stream-admin rights. The seal responder
+is not here: it runs on FastStream (`consumers.py`).
 """
 
 from __future__ import annotations
 
 import logging
 
-from nats.js.errors import NotFoundError
-
 from tollgate_contracts import AuditEvent, CredentialState
 from tollgate_contracts.streams import AUDIT, CREDENTIALS, StreamSpec
 from tollgate_servicekit.errors import BusUnavailable
-from tollgate_servicekit.nats import BUS_ERRORS, Bus
+from tollgate_servicekit.nats import Bus
 
 logger = logging.getLogger(__name__)
 
@@ -40,15 +39,3 @@ class BusPublisher:
 
     async def publish_audit(self, event: AuditEvent) -> None:
         await self._bus.publish(event)
-
-    async def wait_for_streams(self, specs: tuple[StreamSpec, ...] = PUBLISHED_STREAMS) -> None:
-        """Return when every stream exists; `BusUnavailable` naming the first missing one otherwise (a start-up
-        step, retried until auth has created them)."""
-        js = self._bus.js
-        for spec in specs:
-            try:
-                await js.stream_info(spec.name)
-            except NotFoundError:
-                raise BusUnavailable(f"stream {spec.name} does not exist yet (auth creates the streams)") from None
-            except BUS_ERRORS as exc:
-                raise BusUnavailable(f"cannot look up stream {spec.name}: {type(exc).__name__}") from exc

@@ -1,6 +1,6 @@
-"""NATS JetStream through `tollgate_servicekit.nats.Bus`: state publishing with PubAck, waiting for the streams
-metering uses, the shared usage pull consumer, and a follower of a state stream (last message per subject, then
-live). The pull consumer and the follower are nats-py's own subscriptions (see their docstrings for why).
+"""NATS JetStream through `tollgate_servicekit.nats.Bus`: state publishing with PubAck, the shared usage pull
+consumer, and a follower of a state stream (last message per subject, then live). The pull consumer and the
+follower are nats-py's own subscriptions (see their docstrings for why).
 
 Foreign exceptions (nats-py's) are translated here into BusUnavailable.
 """
@@ -15,10 +15,8 @@ import nats.errors
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from nats.js.errors import NotFoundError
 
 from tollgate_contracts import StateEvent
-from tollgate_contracts.streams import StreamSpec
 from tollgate_metering.domain.errors import BusUnavailable
 from tollgate_servicekit.nats import BUS_ERRORS, Bus
 from tollgate_servicekit.redaction import clip
@@ -40,18 +38,6 @@ class BusPublisher:
         # server, while a re-publish of the same state version is a new event and lands, so a newer state that a
         # slower replica covered with an older one can be put back on top (see Metering.publish_budgets).
         await self.bus.publish(event)
-
-
-async def wait_for_streams(bus: Bus, specs: tuple[StreamSpec, ...]) -> None:
-    """Return once every stream exists; BusUnavailable (retried by the start-up) until then. Metering creates no
-    stream: auth ensures them all, so metering needs no right to create or reconfigure one."""
-    for spec in specs:
-        try:
-            await bus.js.stream_info(spec.name)
-        except NotFoundError as exc:
-            raise BusUnavailable(f"stream {spec.name} does not exist yet (auth creates the streams)") from exc
-        except BUS_ERRORS as exc:
-            raise BusUnavailable(f"cannot look up stream {spec.name}: {type(exc).__name__}") from exc
 
 
 async def finish_in_hand(work: Awaitable[None]) -> None:
