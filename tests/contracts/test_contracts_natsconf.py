@@ -26,6 +26,7 @@ from tollgate_contracts import (
     TenantState,
     TokenRevoked,
     UsageRecorded,
+    owners,
 )
 from tollgate_contracts.natsconf import deployed_config, render_authorization, render_config
 from tollgate_contracts.permissions import (
@@ -42,6 +43,8 @@ from tollgate_servicekit.nats import Bus
 
 DEPLOYED = Path(__file__).resolve().parents[2] / "deploy" / "nats" / "nats.conf"
 
+# The permission set is built from the contracts' owner table; this pins the table itself, so an owner cannot
+# change by accident in one edit (the proxy's ownership check reads the same table).
 STATE_OWNERS = {
     GrantState: "auth",
     ApiKeyState: "auth",
@@ -53,6 +56,10 @@ STATE_OWNERS = {
     PriceState: "metering",
     TenantState: "auth",
 }
+
+
+def test_the_contracts_owner_table_is_the_one_pinned_here() -> None:
+    assert dict(owners.STATE_OWNERS) == STATE_OWNERS
 
 
 def test_checked_in_nats_conf_is_up_to_date() -> None:

@@ -21,10 +21,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from tollgate_contracts.apikeys import ApiKeyState
-from tollgate_contracts.credentials import CredentialState
 from tollgate_contracts.envelope import Message, StateEvent
-from tollgate_contracts.grants import GrantState
 from tollgate_contracts.jsapi import (
     Row,
     durable_pull_consumer,
@@ -33,7 +30,8 @@ from tollgate_contracts.jsapi import (
     managed_streams,
     ordered_consumers,
 )
-from tollgate_contracts.metering import BreakerState, BudgetState, PriceState, UsageRecorded
+from tollgate_contracts.metering import UsageRecorded
+from tollgate_contracts.owners import owned_by
 from tollgate_contracts.rpc import LeaseRequest, SealRequest
 from tollgate_contracts.streams import (
     ALL_STREAMS,
@@ -48,7 +46,6 @@ from tollgate_contracts.streams import (
     USAGE,
 )
 from tollgate_contracts.tenants import TenantState
-from tollgate_contracts.tokens import SigningKeyState, TokenRevoked
 
 SERVICES: tuple[str, ...] = ("auth", "keyvault", "metering", "proxy")
 """The service users, in the order the configuration lists them."""
@@ -149,7 +146,7 @@ AUTH = BusUser(
     publish=(
         allow(
             "The state it owns (nobody else may publish it), and its audit trail.",
-            *_state(GrantState, ApiKeyState, TokenRevoked, SigningKeyState, TenantState),
+            *_state(*owned_by("auth")),
             _audit("auth"),
         ),
         Allow(
@@ -164,7 +161,7 @@ KEYVAULT = BusUser(
     name="keyvault",
     role="writes credential state; answers sealed-key requests (from the proxy only) in queue group `keyvault`.",
     publish=(
-        allow("The state it owns, and its audit trail.", *_state(CredentialState), _audit("keyvault")),
+        allow("The state it owns, and its audit trail.", *_state(*owned_by("keyvault")), _audit("keyvault")),
         Allow(
             why="Waits at start for the streams it publishes to and the tenants it checks (auth creates them).",
             rows=looked_up_streams((CREDENTIALS, AUDIT, TENANTS)),
@@ -188,7 +185,7 @@ METERING = BusUser(
     publish=(
         allow(
             "The state it owns, and its audit trail.",
-            *_state(BudgetState, BreakerState, PriceState),
+            *_state(*owned_by("metering")),
             _audit("metering"),
         ),
         Allow(
