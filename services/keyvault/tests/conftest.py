@@ -1,5 +1,5 @@
 """Keyvault test helpers: what a proxy does with a `SealReply`, through the one sealed box (`tollgate_contracts`),
-and the streams auth would have created.
+and the streams and tenants auth would have created.
 
 The box itself is pinned by a known-answer vector in `tests/contracts/test_contracts_sealedbox.py`.
 """
@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from tollgate_contracts.bus import ensure_streams
 from tollgate_contracts.sealedbox import SealedBox, open_box, public_key_text
 from tollgate_devstack.natsserver import NatsServer
+from tollgate_keyvault.testing import publish_tenants, tenant_state
 
 Unseal = Callable[[X25519PrivateKey, str, str, str, str], bytes]
 
@@ -59,8 +60,13 @@ def create_streams() -> CreateStreams:
     return _create_streams
 
 
+KNOWN_TENANTS = ("tnt_1", "tnt_2", "t")
+"""The tenants `streams` publishes as active, as auth would have: the ones these tests store credentials for."""
+
+
 @pytest.fixture
 async def streams(fresh_nats: NatsServer) -> NatsServer:
-    """A fresh nats-server with every Tollgate stream created."""
+    """A fresh nats-server with every Tollgate stream created and `KNOWN_TENANTS` published (as the harness)."""
     await _create_streams(fresh_nats.url)
+    await publish_tenants(fresh_nats.url, *(tenant_state(tenant_id) for tenant_id in KNOWN_TENANTS))
     return fresh_nats

@@ -20,11 +20,13 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from nats.aio.msg import Msg
 from pydantic import SecretStr
 
-from tollgate_contracts import CredentialState, CredentialStatus, ErrorCode, SealReply, SealRequest
+from tollgate_contracts import CredentialState, CredentialStatus, ErrorCode, SealReply, SealRequest, TenantStatus
+from tollgate_contracts.bus import ensure_streams
+from tollgate_contracts.streams import ALL_STREAMS, TENANTS
 from tollgate_devstack.natsserver import NatsServer
 from tollgate_keyvault.app import create_app
 from tollgate_keyvault.settings import Settings
-from tollgate_keyvault.testing import settings_for_tests, started
+from tollgate_keyvault.testing import publish_tenants, settings_for_tests, started, tenant_state
 from tollgate_servicekit.keyring import new_kek_text
 from tollgate_servicekit.testing import eventually
 
@@ -322,6 +324,29 @@ async def test_readyz_says_what_it_waits_for_the_bus_then_the_streams(
         server.stop()
 
 
+async def test_it_is_not_ready_until_the_tenants_stream_exists(fresh_nats: NatsServer, sqlite_database: Any) -> None:
+    nc = await nats.connect(fresh_nats.url)
+    try:
+        await ensure_streams(nc.jetstream(), tuple(spec for spec in ALL_STREAMS if spec is not TENANTS))
+        app = create_app(_settings(fresh_nats.url, sqlite_database))
+        async with app.router.lifespan_context(app):
+            runtime = app.state.runtime
+
+            async def waits_for_tenants() -> bool:
+                detail = await runtime.readiness()
+                return bool(detail and detail.startswith("waiting for streams") and "TG_TENANTS" in detail)
+
+            await eventually(waits_for_tenants, what="keyvault to wait for TG_TENANTS")
+            await ensure_streams(nc.jetstream(), (TENANTS,))
+            await eventually(lambda: _is_ready(runtime), what="keyvault ready once TG_TENANTS exists")
+    finally:
+        await nc.drain()
+
+
+async def _is_ready(runtime: Any) -> bool:
+    return await runtime.readiness() is None
+
+
 async def _waits(detail: Callable[[], Any], prefix: str) -> bool:
     text: str = await detail()
     return text.startswith(prefix)
@@ -350,3 +375,71 @@ async def test_as_its_own_least_privileged_nats_user_it_starts_publishes_and_ans
         )
     assert "Permissions Violation" not in caplog.text
     assert password not in caplog.text
+
+
+async def test_a_credential_for_an_unknown_tenant_is_refused_until_auth_has_published_it(
+    streams: NatsServer, sqlite_database: Any
+) -> None:
+    body = {"tenant_id": "tnt_new", "provider": "openai", "api_key": PROVIDER_KEY}
+    async with running(_settings(streams.url, sqlite_database)) as client:
+        unknown = await client.post("/v1/credentials", json=body, headers=AUTH)
+        assert unknown.status_code == 404
+        assert unknown.json() == {"error": {"code": "tenant_not_found", "message": "tenant tnt_new not found"}}
+        long_id = await client.post("/v1/credentials", json={**body, "tenant_id": "t" * 128}, headers=AUTH)
+        assert long_id.status_code == 404 and "t" * 65 not in long_id.text, "the id is clipped"
+        assert (await client.get("/v1/credentials", headers=AUTH)).json() == {"data": []}
+
+        await publish_tenants(streams.url, tenant_state("tnt_new"))
+        created = await client.post("/v1/credentials", json=body, headers=AUTH)
+        assert created.status_code == 201, created.text
+        assert created.json()["tenant_id"] == "tnt_new"
+
+        # The last state counts: a tenant auth has since disabled gets no new credential.
+        await publish_tenants(streams.url, tenant_state("tnt_new", TenantStatus.DISABLED, version=2))
+        disabled = await client.post("/v1/credentials", json=body, headers=AUTH)
+        assert disabled.status_code == 422
+        assert disabled.json() == {"error": {"code": "tenant_disabled", "message": "tenant tnt_new is disabled"}}
+        for response in (unknown, long_id, created, disabled):
+            assert PROVIDER_KEY not in response.text
+
+
+@pytest.mark.parametrize("bad", ["tnt.new", "tnt_*", ">", "tnt new", "tnt\x01new"])
+async def test_a_tenant_id_that_is_not_one_subject_token_is_invalid_input(
+    streams: NatsServer, sqlite_database: Any, bad: str
+) -> None:
+    async with running(_settings(streams.url, sqlite_database)) as client:
+        refused = await client.post(
+            "/v1/credentials", json={"tenant_id": bad, "provider": "openai", "api_key": PROVIDER_KEY}, headers=AUTH
+        )
+    assert refused.status_code == 422
+    assert refused.json()["error"]["code"] == "invalid_request"
+    assert "plain subject token" in refused.json()["error"]["message"]
+
+
+async def test_without_the_bus_a_credential_is_refused_as_unavailable_and_nothing_is_stored(
+    streams: NatsServer, sqlite_database: Any
+) -> None:
+    async with running(_settings(streams.url, sqlite_database)) as client:
+        streams.stop()
+        try:
+            refused = await client.post(
+                "/v1/credentials",
+                json={"tenant_id": "tnt_1", "provider": "openai", "api_key": PROVIDER_KEY},
+                headers=AUTH,
+            )
+            assert refused.status_code == 503
+            assert refused.json()["error"]["code"] == "bus_unavailable"
+            assert "tenant" in refused.json()["error"]["message"]
+            assert (await client.get("/v1/credentials", headers=AUTH)).json() == {"data": []}
+        finally:
+            streams.start()
+
+        async def back() -> bool:
+            return (await client.get("/readyz")).json() == {"status": "ready"}
+
+        # Leave only once reconnected: the seal responder's FastStream broker cannot drain while reconnecting.
+        await eventually(back, what="keyvault to reconnect")
+        again = await client.post(
+            "/v1/credentials", json={"tenant_id": "tnt_1", "provider": "openai", "api_key": PROVIDER_KEY}, headers=AUTH
+        )
+        assert again.status_code == 201, again.text

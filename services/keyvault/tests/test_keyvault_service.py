@@ -11,13 +11,25 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from faststream.nats import NatsBroker, TestNatsBroker
 
-from tollgate_contracts import CredentialStatus, ErrorCode, SealReply, SealRequest
+from tollgate_contracts import CredentialStatus, ErrorCode, SealReply, SealRequest, TenantStatus
 from tollgate_keyvault.consumers import AfterReply, seal_router
 from tollgate_keyvault.domain.credential import Status
 from tollgate_keyvault.domain.envelope import Keyring
-from tollgate_keyvault.domain.errors import BaseUrlRefused, CredentialNotFound
+from tollgate_keyvault.domain.errors import (
+    BaseUrlRefused,
+    CredentialNotFound,
+    InvalidInput,
+    TenantDisabled,
+    TenantNotFound,
+)
 from tollgate_keyvault.service import KeyvaultService
-from tollgate_keyvault.testing import InMemoryCredentialStore, RecordingPublisher, fixed_resolver, random_kek
+from tollgate_keyvault.testing import (
+    InMemoryCredentialStore,
+    KnownTenants,
+    RecordingPublisher,
+    fixed_resolver,
+    random_kek,
+)
 from tollgate_servicekit.egress import EgressGuard
 from tollgate_servicekit.errors import BusUnavailable
 from tollgate_servicekit.testing import FixedClock, SequentialIds, eventually
@@ -36,6 +48,15 @@ def publisher() -> RecordingPublisher:
 
 
 @pytest.fixture
+def tenants() -> KnownTenants:
+    """The tenants auth has published: the two these tests store credentials for."""
+    known = KnownTenants()
+    known.add("tnt_1")
+    known.add("tnt_2")
+    return known
+
+
+@pytest.fixture
 def clock() -> FixedClock:
     return FixedClock()
 
@@ -47,9 +68,13 @@ def keyring() -> Keyring:
 
 @pytest.fixture
 def service(
-    store: InMemoryCredentialStore, publisher: RecordingPublisher, keyring: Keyring, clock: FixedClock
+    store: InMemoryCredentialStore,
+    publisher: RecordingPublisher,
+    keyring: Keyring,
+    clock: FixedClock,
+    tenants: KnownTenants,
 ) -> KeyvaultService:
-    return KeyvaultService(store, publisher, keyring, clock, SequentialIds())
+    return KeyvaultService(store, publisher, keyring, clock, SequentialIds(), tenants=tenants)
 
 
 def _request(
@@ -169,12 +194,13 @@ async def test_a_key_that_no_longer_opens_is_reported_unavailable_not_leaked(
     store: InMemoryCredentialStore,
     publisher: RecordingPublisher,
     clock: FixedClock,
+    tenants: KnownTenants,
     recipient: X25519PrivateKey,
     public_key_of: Callable[[X25519PrivateKey], str],
 ) -> None:
-    writer = KeyvaultService(store, publisher, Keyring(random_kek("k1")), clock, SequentialIds())
+    writer = KeyvaultService(store, publisher, Keyring(random_kek("k1")), clock, SequentialIds(), tenants=tenants)
     credential = await writer.create("tnt_1", "openai", KEY)
-    reader = KeyvaultService(store, publisher, Keyring(random_kek("k1")), clock, SequentialIds())
+    reader = KeyvaultService(store, publisher, Keyring(random_kek("k1")), clock, SequentialIds(), tenants=tenants)
     reply = (await reader.seal(_request(credential.id, recipient, public_key_of))).reply
     assert (reply.ok, reply.error) == (False, ErrorCode.PROVIDER_KEY_UNAVAILABLE)
 
@@ -241,20 +267,21 @@ async def test_rewrap_moves_records_to_the_current_kek_without_changing_their_ve
     store: InMemoryCredentialStore,
     publisher: RecordingPublisher,
     clock: FixedClock,
+    tenants: KnownTenants,
     recipient: X25519PrivateKey,
     public_key_of: Callable[[X25519PrivateKey], str],
     unseal: Callable[..., bytes],
 ) -> None:
     k1, k2 = random_kek("k1"), random_kek("k2")
-    credential = await KeyvaultService(store, publisher, Keyring(k1), clock, SequentialIds()).create(
+    credential = await KeyvaultService(store, publisher, Keyring(k1), clock, SequentialIds(), tenants=tenants).create(
         "tnt_1", "openai", KEY
     )
-    rotated = KeyvaultService(store, publisher, Keyring(k2, [k1]), clock, SequentialIds())
+    rotated = KeyvaultService(store, publisher, Keyring(k2, [k1]), clock, SequentialIds(), tenants=tenants)
     assert await rotated.rewrap_all() == 1
     assert await rotated.rewrap_all() == 0
     stored = store.rows[credential.id]
     assert (stored.envelope.kek_id, stored.version) == ("k2", 1)
-    only_k2 = KeyvaultService(store, publisher, Keyring(k2), clock, SequentialIds())
+    only_k2 = KeyvaultService(store, publisher, Keyring(k2), clock, SequentialIds(), tenants=tenants)
     reply = (await only_k2.seal(_request(credential.id, recipient, public_key_of))).reply
     assert unseal(recipient, credential.id, reply.ephemeral_public_key, reply.nonce, reply.ciphertext) == KEY.encode()
 
@@ -267,13 +294,66 @@ async def test_listing_filters_by_tenant(service: KeyvaultService) -> None:
 
 
 async def test_a_refused_base_url_stores_and_publishes_nothing(
-    store: InMemoryCredentialStore, publisher: RecordingPublisher, keyring: Keyring, clock: FixedClock
+    store: InMemoryCredentialStore,
+    publisher: RecordingPublisher,
+    keyring: Keyring,
+    clock: FixedClock,
+    tenants: KnownTenants,
 ) -> None:
     egress = EgressGuard(["127.0.0.1:8090"], resolver=fixed_resolver({"llm.example.com": ["127.0.0.1"]}))
-    service = KeyvaultService(store, publisher, keyring, clock, SequentialIds(), egress=egress)
+    service = KeyvaultService(store, publisher, keyring, clock, SequentialIds(), tenants=tenants, egress=egress)
     for url in ("https://llm.example.com", "http://127.1:8091", "https://[::ffff:169.254.169.254]"):
         with pytest.raises(BaseUrlRefused, match=r"^base_url refused: "):
             await service.create("tnt_1", "custom", KEY, base_url=url)
     assert (store.rows, publisher.states, publisher.audits) == ({}, [], [])
     allowed = await service.create("tnt_1", "custom", KEY, base_url="http://127.0.0.1:8090")
     assert allowed.base_url == "http://127.0.0.1:8090"
+
+
+async def test_a_credential_for_a_tenant_auth_never_published_is_refused_and_nothing_is_stored(
+    service: KeyvaultService, store: InMemoryCredentialStore, publisher: RecordingPublisher
+) -> None:
+    with pytest.raises(TenantNotFound) as refused:
+        await service.create("tnt_" + "9" * 5000, "openai", KEY)
+    assert refused.value.code == "tenant_not_found"
+    assert len(refused.value.message) < 120, "the message clips the submitted id"
+    assert (store.rows, publisher.states, publisher.audits) == ({}, [], [])
+
+
+async def test_a_credential_for_a_disabled_tenant_is_refused(
+    service: KeyvaultService, store: InMemoryCredentialStore, tenants: KnownTenants
+) -> None:
+    tenants.add("tnt_off", TenantStatus.DISABLED)
+    with pytest.raises(TenantDisabled, match="tnt_off is disabled") as refused:
+        await service.create("tnt_off", "openai", KEY)
+    assert isinstance(refused.value, InvalidInput) and refused.value.code == "tenant_disabled"
+    assert store.rows == {}
+
+
+async def test_tenant_state_from_a_producer_other_than_auth_is_not_believed(
+    service: KeyvaultService, store: InMemoryCredentialStore, tenants: KnownTenants, caplog: pytest.LogCaptureFixture
+) -> None:
+    tenants.add("tnt_forged", producer="proxy/prx_1")
+    with pytest.raises(TenantNotFound):
+        await service.create("tnt_forged", "openai", KEY)
+    assert "ignoring tenant state" in caplog.text and store.rows == {}
+    tenants.add("tnt_replica", producer="auth/replica-2")
+    assert (await service.create("tnt_replica", "openai", KEY)).tenant_id == "tnt_replica"
+
+
+@pytest.mark.parametrize("bad", ["tnt.1", "tnt_*", ">", "tnt 1", "tnt\x01"])
+async def test_a_tenant_id_that_is_not_one_plain_subject_token_is_invalid_before_any_lookup(
+    service: KeyvaultService, tenants: KnownTenants, bad: str
+) -> None:
+    tenants.unavailable = True  # a lookup would fail differently
+    with pytest.raises(InvalidInput, match="plain subject token"):
+        await service.create(bad, "openai", KEY)
+
+
+async def test_without_the_bus_the_tenant_cannot_be_checked_and_nothing_is_stored(
+    service: KeyvaultService, store: InMemoryCredentialStore, tenants: KnownTenants
+) -> None:
+    tenants.unavailable = True
+    with pytest.raises(BusUnavailable):
+        await service.create("tnt_1", "openai", KEY)
+    assert store.rows == {}

@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from tollgate_contracts import AuditEvent, CredentialState
+from tollgate_contracts import AuditEvent, CredentialState, TenantState
 from tollgate_keyvault.domain.credential import Credential
 from tollgate_servicekit.clock import Clock, Ids
 
-__all__ = ["Clock", "CredentialStore", "Ids", "Publisher", "UrlGuard"]
+__all__ = ["Clock", "CredentialStore", "Ids", "Publisher", "Tenants", "UrlGuard"]
 
 
 class CredentialStore(Protocol):
@@ -45,6 +45,17 @@ class Publisher(Protocol):
 
     async def publish_audit(self, event: AuditEvent) -> None:
         """Publish an audit event to JetStream."""
+        ...
+
+
+class Tenants(Protocol):
+    """The tenants auth has published (`tenant.state.v1.<tenant_id>`), as keyvault checks them before storing."""
+
+    async def tenant(self, tenant_id: str) -> TenantState | None:
+        """The tenant's last published state, None if there is none; `BusUnavailable` when it cannot be asked.
+
+        `tenant_id` must already be one plain subject token (`tollgate_contracts.is_subject_token`).
+        """
         ...
 
 

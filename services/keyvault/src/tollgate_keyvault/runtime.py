@@ -1,6 +1,7 @@
 """The running service's resources, its start-up steps and its readiness.
 
-Ready means: tables exist, the bus is connected, the streams keyvault publishes to exist (auth creates them),
+Ready means: tables exist, the bus is connected, the streams keyvault publishes to and TG_TENANTS (where it checks
+a credential's tenant) exist (auth creates them),
 records are re-wrapped under the current KEK, every credential's state is republished, the seal responder is
 listening — and no background task has crashed since.
 """
@@ -15,6 +16,7 @@ from pydantic import SecretStr
 
 from tollgate_keyvault.adapters.bus import PUBLISHED_STREAMS
 from tollgate_keyvault.adapters.db import SqlCredentialStore
+from tollgate_keyvault.adapters.tenants import TENANT_STREAMS
 from tollgate_keyvault.service import KeyvaultService
 from tollgate_servicekit.nats import Bus
 from tollgate_servicekit.sql import Database
@@ -67,7 +69,7 @@ def startup_steps(service: KeyvaultService, store: SqlCredentialStore, bus: Bus,
     return [
         ("database", store.create_tables),
         ("bus", bus.connect),
-        ("streams", lambda: bus.wait_for_streams(PUBLISHED_STREAMS)),
+        ("streams", lambda: bus.wait_for_streams(PUBLISHED_STREAMS + TENANT_STREAMS)),
         ("rewrap", rewrap),
         ("republish", republish),
         ("seal responder", seal_responder),

@@ -3,6 +3,7 @@
 Every change is stored first, then published as the credential's full state
 (awaiting the JetStream acknowledgement), then audited. The provider key is in
 clear only inside `create` (to encrypt it) and `seal` (to seal it again). A
+credential is stored only for a tenant auth has published as active, and a
 base URL the caller supplies passes the egress guard before anything is stored.
 """
 
@@ -12,12 +13,26 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from tollgate_contracts import AuditEvent, CredentialState, CredentialStatus, ErrorCode, SealReply, SealRequest
+from tollgate_contracts import (
+    AuditEvent,
+    CredentialState,
+    CredentialStatus,
+    ErrorCode,
+    SealReply,
+    SealRequest,
+    TenantStatus,
+)
 from tollgate_contracts.sealedbox import InvalidRecipientKey, recipient_key, seal
 from tollgate_keyvault.domain import envelope
 from tollgate_keyvault.domain.credential import Credential, Status, new_credential
-from tollgate_keyvault.domain.errors import BaseUrlRefused, CredentialNotFound, KeyUnavailable
-from tollgate_keyvault.ports import Clock, CredentialStore, Ids, Publisher, UrlGuard
+from tollgate_keyvault.domain.errors import (
+    BaseUrlRefused,
+    CredentialNotFound,
+    KeyUnavailable,
+    TenantDisabled,
+    TenantNotFound,
+)
+from tollgate_keyvault.ports import Clock, CredentialStore, Ids, Publisher, Tenants, UrlGuard
 from tollgate_servicekit.egress import EgressGuard, EgressRefused
 from tollgate_servicekit.errors import BusUnavailable
 
@@ -25,6 +40,8 @@ logger = logging.getLogger(__name__)
 
 SERVICE = "keyvault"
 ID_PREFIX = "crd"
+TENANT_OWNER = "auth"
+"""The only service whose tenant state keyvault believes (the bus permissions already let no other publish it)."""
 
 
 def to_state(credential: Credential, producer: str = SERVICE) -> CredentialState:
@@ -52,7 +69,8 @@ class Sealing:
 
 
 class KeyvaultService:
-    """The use cases, over a store, a publisher, a keyring, a clock, ids and the egress guard.
+    """The use cases, over a store, a publisher, a keyring, a clock, ids, the tenants auth published and the
+    egress guard.
 
     Without `egress`, base URLs are checked with no allow-list (every non-public address refused).
     """
@@ -66,6 +84,7 @@ class KeyvaultService:
         ids: Ids,
         producer: str = SERVICE,
         *,
+        tenants: Tenants,
         egress: UrlGuard | None = None,
     ) -> None:
         self._store = store
@@ -74,6 +93,7 @@ class KeyvaultService:
         self._clock = clock
         self._ids = ids
         self._producer = producer
+        self._tenants = tenants
         self._egress: UrlGuard = egress if egress is not None else EgressGuard()
 
     async def create(
@@ -87,10 +107,12 @@ class KeyvaultService:
     ) -> Credential:
         """Encrypt and store a provider key, publish the credential's state; InvalidInput for bad fields.
 
-        A caller-supplied `base_url` must pass the egress guard (BaseUrlRefused); the built-in provider roots
-        are ours, not the caller's, and are not resolved here.
+        The tenant must be one auth has published as active (TenantNotFound, TenantDisabled; `BusUnavailable`
+        when that cannot be checked). A caller-supplied `base_url` must pass the egress guard (BaseUrlRefused);
+        the built-in provider roots are ours, not the caller's, and are not resolved here.
         """
         request = new_credential(tenant_id, provider, api_key, base_url, api_style)
+        await self._check_tenant(request.tenant_id)
         if base_url is not None:
             await self._check_base_url(request.base_url)
         credential_id = self._ids.new_id(ID_PREFIX)
@@ -175,6 +197,16 @@ class KeyvaultService:
         """Publish the audit event of a seal that was answered."""
         if sealing.audit is not None:
             await self._publish_audit(sealing.audit)
+
+    async def _check_tenant(self, tenant_id: str) -> None:
+        state = await self._tenants.tenant(tenant_id)
+        if state is not None and state.producer.partition("/")[0] != TENANT_OWNER:
+            logger.warning("ignoring tenant state for %s from producer %r", tenant_id, state.producer[:32])
+            state = None
+        if state is None:
+            raise TenantNotFound(tenant_id)
+        if state.status is not TenantStatus.ACTIVE:
+            raise TenantDisabled(tenant_id)
 
     async def _check_base_url(self, url: str) -> None:
         try:

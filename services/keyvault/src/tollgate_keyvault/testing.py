@@ -12,10 +12,12 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import nats
 from fastapi import FastAPI
 from pydantic import SecretStr
 
-from tollgate_contracts import AuditEvent, CredentialState
+from tollgate_contracts import AuditEvent, CredentialState, TenantState, TenantStatus, utcnow
+from tollgate_contracts.streams import TENANTS
 from tollgate_keyvault.domain.credential import Credential
 from tollgate_keyvault.domain.envelope import KEY_BYTES, Kek, Keyring
 from tollgate_keyvault.domain.errors import ConcurrentUpdate, CredentialNotFound, InvalidInput
@@ -81,6 +83,47 @@ class RecordingPublisher:
         if self.failing:
             raise BusUnavailable("test bus is down")
         self.audits.append(event)
+
+
+def tenant_state(
+    tenant_id: str, status: TenantStatus = TenantStatus.ACTIVE, *, version: int = 1, producer: str = "auth"
+) -> TenantState:
+    """A tenant's state as auth publishes it."""
+    return TenantState(
+        producer=producer,
+        state_version=version,
+        tenant_id=tenant_id,
+        name=f"tenant {tenant_id}",
+        status=status,
+        created_at=utcnow(),
+    )
+
+
+@dataclass
+class KnownTenants:
+    """`Tenants` from a dict, as if auth had published them; set `unavailable` to fail like a bus that is down."""
+
+    states: dict[str, TenantState] = field(default_factory=dict)
+    unavailable: bool = False
+
+    def add(self, tenant_id: str, status: TenantStatus = TenantStatus.ACTIVE, **options: Any) -> None:
+        self.states[tenant_id] = tenant_state(tenant_id, status, **options)
+
+    async def tenant(self, tenant_id: str) -> TenantState | None:
+        if self.unavailable:
+            raise BusUnavailable("test bus is down")
+        return self.states.get(tenant_id)
+
+
+async def publish_tenants(nats_url: str, *states: TenantState) -> None:
+    """Publish tenant states on a real server, as auth does (the URL's user must be allowed: the test harness)."""
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        for state in states:
+            await js.publish(state.subject, state.model_dump_json().encode(), stream=TENANTS.name)
+    finally:
+        await nc.drain()
 
 
 def fixed_resolver(answers: Mapping[str, Sequence[str]]) -> Resolver:

@@ -13,6 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from urllib.parse import urlsplit
 
+from tollgate_contracts import is_subject_token
 from tollgate_keyvault.domain.envelope import Envelope
 from tollgate_keyvault.domain.errors import InvalidInput
 
@@ -87,6 +88,9 @@ def new_credential(
     tenant_id = tenant_id.strip()
     if not tenant_id:
         raise InvalidInput("tenant_id must not be empty")
+    if not is_subject_token(tenant_id):
+        # It is looked up as the last token of `tenant.state.v1.<tenant_id>`: a wildcard would match any tenant.
+        raise InvalidInput("tenant_id must be one plain subject token (no '.', '*', '>', whitespace or control)")
     provider = provider.strip().lower()
     if not _PROVIDER.fullmatch(provider):
         raise InvalidInput("provider must be 1-64 lowercase letters, digits, '_' or '-'")

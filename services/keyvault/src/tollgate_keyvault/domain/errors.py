@@ -3,17 +3,20 @@ a submitted value.
 
 KeyvaultError                   `.code` and `.message` feed the HTTP error body (`tollgate_servicekit.http`)
 ├── InvalidInput            a caller sent something we cannot store or use (422 / invalid_request)
-│   └── BaseUrlRefused      the base URL points where Tollgate does not send keys (egress guard)
+│   ├── BaseUrlRefused      the base URL points where Tollgate does not send keys (egress guard)
+│   └── TenantDisabled      the tenant exists but is disabled (422 / tenant_disabled)
 ├── CredentialNotFound      no such credential, or it was deleted (404 / credential_not_found)
+├── TenantNotFound          auth has published no state for the tenant (404 / tenant_not_found, as auth answers)
 ├── ConcurrentUpdate        the credential changed between read and write (409 / conflict)
 ├── KeyUnavailable          the stored key cannot be recovered (503 / provider_key_unavailable)
 │   ├── UnknownKek          the record was wrapped by a KEK this process does not hold
 │   └── DecryptionFailed    authentication failed: wrong key, wrong record id, or tampering
 └── ConfigurationError      the process cannot start as configured (one readable line)
 
-Infrastructure errors are servicekit's (`tollgate_servicekit.errors`): `BusUnavailable` (no PubAck; the stored
-state is republished at the next start) and `StoreUnavailable`, both 503. A seal recipient's unusable X25519 key
-is `tollgate_contracts.sealedbox.InvalidRecipientKey`, answered in the `SealReply` as `invalid_request`.
+Infrastructure errors are servicekit's (`tollgate_servicekit.errors`): `BusUnavailable` (no PubAck, the stored
+state is republished at the next start; or the tenant could not be looked up) and `StoreUnavailable`, both 503.
+A seal recipient's unusable X25519 key is `tollgate_contracts.sealedbox.InvalidRecipientKey`, answered in the
+`SealReply` as `invalid_request`.
 """
 
 from __future__ import annotations
@@ -53,6 +56,26 @@ class CredentialNotFound(KeyvaultError):
     def __init__(self, credential_id: str) -> None:
         super().__init__(f"credential {clip(credential_id)} not found")
         self.credential_id = credential_id
+
+
+class TenantNotFound(KeyvaultError):
+    """No tenant with this id: auth has published no state for it (a credential for it would never be used)."""
+
+    code = "tenant_not_found"
+
+    def __init__(self, tenant_id: str) -> None:
+        super().__init__(f"tenant {clip(tenant_id)} not found")
+        self.tenant_id = tenant_id
+
+
+class TenantDisabled(InvalidInput):
+    """The tenant exists but is disabled: it may not be given new credentials."""
+
+    code = "tenant_disabled"
+
+    def __init__(self, tenant_id: str) -> None:
+        super().__init__(f"tenant {clip(tenant_id)} is disabled")
+        self.tenant_id = tenant_id
 
 
 class ConcurrentUpdate(KeyvaultError):
