@@ -12,10 +12,11 @@ import nats
 import pytest
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
-from tollgate_contracts import Capability, GrantStatus, UsageRecorded, utcnow
+from tollgate_contracts import GrantStatus, UsageRecorded
 from tollgate_contracts.bus import ensure_streams
 from tollgate_proxy.adapters.bus import Bus
 from tollgate_proxy.adapters.usage_publisher import UsagePublisher
+from tollgate_proxy.testing import make_usage
 from tollgate_servicekit.testing import eventually
 
 MESSAGES: list[Any] = [{"role": "user", "content": "Say hello"}]
@@ -39,18 +40,23 @@ async def readyz(url: str) -> httpx.Response:
         return await http.get("/readyz")
 
 
+async def chat(stack: Any) -> httpx.Response:
+    """One chat completion with the stack's OpenAI grant token."""
+    async with httpx.AsyncClient(base_url=stack.url) as http:
+        return await http.post(
+            "/v1/chat/completions",
+            headers={"authorization": f"Bearer {stack.token()}"},
+            json={"model": "gpt-4o-mini", "messages": MESSAGES},
+        )
+
+
 async def test_the_proxy_is_not_ready_until_the_streams_exist_and_are_replayed(bare_stack: Any) -> None:
     stack = bare_stack
     await stack.start_proxy(wait_ready=False)
     response = await readyz(stack.url)
     assert response.status_code == 503
     assert response.json()["status"] == "starting"
-    async with httpx.AsyncClient(base_url=stack.url) as http:
-        refused = await http.post(
-            "/v1/chat/completions",
-            headers={"authorization": f"Bearer {stack.token()}"},
-            json={"model": "gpt-4o-mini", "messages": MESSAGES},
-        )
+    refused = await chat(stack)
     assert refused.status_code == 503
     assert refused.json()["error"]["code"] == "policy_stale"
 
@@ -93,12 +99,7 @@ async def test_forged_state_from_another_producer_or_for_another_subject_changes
     assert cache.grants[stack.OPENAI_GRANT].state_version == 5
     assert cache.grants[stack.ANTHROPIC_GRANT].state_version == 1
     assert cache.foreign_states == 1 and stack.app.runtime.follower.mismatched == 1
-    async with httpx.AsyncClient(base_url=stack.url) as http:
-        refused = await http.post(
-            "/v1/chat/completions",
-            headers={"authorization": f"Bearer {stack.token()}"},
-            json={"model": "gpt-4o-mini", "messages": MESSAGES},
-        )
+    refused = await chat(stack)
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "grant_revoked"
 
 
@@ -118,12 +119,7 @@ async def test_a_crashed_background_task_is_logged_with_its_traceback_and_fails_
     response = await readyz(stack.url)
     assert response.status_code == 503
     assert "policy-follower-2 crashed: RuntimeError" in response.json()["detail"]
-    async with httpx.AsyncClient(base_url=stack.url) as http:
-        refused = await http.post(
-            "/v1/chat/completions",
-            headers={"authorization": f"Bearer {stack.token()}"},
-            json={"model": "gpt-4o-mini", "messages": MESSAGES},
-        )
+    refused = await chat(stack)
     assert refused.status_code == 503
     assert "invariant" not in refused.text  # the task's error is for the operator, not for API clients
 
@@ -186,20 +182,7 @@ async def test_a_resent_record_is_stored_once(fresh_nats: Any, tmp_path: Any) ->
     assert bus.js is not None
     await ensure_streams(bus.js)
     publisher = UsagePublisher(bus, spool_dir=tmp_path, proxy_id="prx_a")
-    record = UsageRecorded(
-        producer="proxy/prx_a",
-        request_id="req_once",
-        grant_id="grt_1",
-        tenant_id="tnt_1",
-        provider="openai",
-        model="gpt-4o-mini",
-        capability=Capability.CHAT,
-        input_tokens=3,
-        output_tokens=4,
-        status_code=200,
-        started_at=utcnow(),
-        duration_ms=5,
-    )
+    record = make_usage("req_once")
     running = asyncio.create_task(publisher.run())
     publisher.submit(record)
     publisher.stop()

@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 from nats.aio.msg import Msg
 
-from tollgate_contracts import Capability, UsageRecorded, utcnow
+from tollgate_contracts import UsageRecorded
 from tollgate_contracts.bus import ensure_streams
 from tollgate_proxy.adapters.bus import Bus
 from tollgate_proxy.adapters.usage_publisher import UsagePublisher, acknowledged
+from tollgate_proxy.testing import make_usage
 
 
 def reply(data: bytes, headers: dict[str, str] | None = None) -> Msg:
@@ -29,23 +30,6 @@ def test_only_a_pub_ack_counts_as_acknowledged() -> None:
     assert not acknowledged(reply(b"[]"))
 
 
-def record(request_id: str) -> UsageRecorded:
-    return UsageRecorded(
-        producer="proxy/prx_a",
-        request_id=request_id,
-        grant_id="grt_1",
-        tenant_id="tnt_1",
-        provider="openai",
-        model="gpt-4o-mini",
-        capability=Capability.CHAT,
-        input_tokens=3,
-        output_tokens=4,
-        status_code=200,
-        started_at=utcnow(),
-        duration_ms=5,
-    )
-
-
 @pytest.fixture
 async def bus(fresh_nats: Any) -> AsyncIterator[Bus]:
     bus = Bus(fresh_nats.url, name="test")
@@ -59,8 +43,8 @@ async def bus(fresh_nats: Any) -> AsyncIterator[Bus]:
 async def test_records_no_stream_takes_are_spooled(bus: Bus, tmp_path: Path) -> None:
     publisher = UsagePublisher(bus, spool_dir=tmp_path, proxy_id="prx_a", publish_timeout=5.0)
     running = asyncio.create_task(publisher.run())
-    publisher.submit(record("req_1"))
-    publisher.submit(record("req_2"))
+    publisher.submit(make_usage("req_1"))
+    publisher.submit(make_usage("req_2"))
     publisher.stop()
     await running
     assert publisher.spooled == 2
@@ -74,9 +58,9 @@ async def test_a_burst_bigger_than_a_batch_is_published_whole_and_acked(bus: Bus
     publisher = UsagePublisher(bus, spool_dir=tmp_path, proxy_id="prx_a")
     running = asyncio.create_task(publisher.run())
     for n in range(150):
-        publisher.submit(record(f"req_{n}"))
+        publisher.submit(make_usage(f"req_{n}"))
     await asyncio.sleep(0)
-    publisher.submit(record("req_late"))  # while the first batch is in flight
+    publisher.submit(make_usage("req_late"))  # while the first batch is in flight
     publisher.stop()
     await running
     assert publisher.spooled == 0

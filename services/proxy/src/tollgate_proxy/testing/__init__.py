@@ -13,6 +13,7 @@ from tollgate_proxy.testing.builders import (
     make_credential,
     make_grant,
     make_revocation,
+    make_usage,
 )
 from tollgate_proxy.testing.fakes import (
     Answer,
@@ -48,4 +49,5 @@ __all__ = [
     "make_credential",
     "make_grant",
     "make_revocation",
+    "make_usage",
 ]

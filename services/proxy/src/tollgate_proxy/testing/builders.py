@@ -1,4 +1,5 @@
-"""Test data: state events as their owners publish them, and a signing key that mints delegated tokens.
+"""Test data: state events as their owners publish them, a usage record as the proxy publishes it, and a signing
+key that mints delegated tokens.
 
 The signer is a test's own Ed25519 key whose public JWK is published as
 SigningKeyState: test data standing where auth would be, not a mock of auth.
@@ -32,6 +33,7 @@ from tollgate_contracts import (
     SigningKeyState,
     SigningKeyStatus,
     TokenRevoked,
+    UsageRecorded,
     new_id,
 )
 
@@ -97,6 +99,26 @@ def make_breaker(**changes: Any) -> BreakerState:
     }
     fields.update(changes)
     return BreakerState(**fields)
+
+
+def make_usage(request_id: str = "req_1", **changes: Any) -> UsageRecorded:
+    """A finished gpt-4o-mini chat call on the grant (3 tokens in, 4 out), as a proxy replica publishes it."""
+    fields: dict[str, Any] = {
+        "producer": "proxy/prx_a",
+        "request_id": request_id,
+        "grant_id": GRANT,
+        "tenant_id": TENANT,
+        "provider": "openai",
+        "model": "gpt-4o-mini",
+        "capability": Capability.CHAT,
+        "input_tokens": 3,
+        "output_tokens": 4,
+        "status_code": 200,
+        "started_at": datetime.now(UTC),
+        "duration_ms": 5,
+    }
+    fields.update(changes)
+    return UsageRecorded(**fields)
 
 
 def make_api_key(key: str, **changes: Any) -> ApiKeyState:
