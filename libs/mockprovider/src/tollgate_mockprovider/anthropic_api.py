@@ -76,9 +76,7 @@ def messages(body: dict[str, object], options: Options, ident: Ident) -> Reply:
     }
     head = (
         _event("message_start", dumps_str(start))
-        + _event(
-            "content_block_start", '{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}'
-        )
+        + _event("content_block_start", _BLOCK_START)
         + _event("ping", '{"type":"ping"}')
     )
     chunks = tuple(
