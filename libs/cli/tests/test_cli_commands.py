@@ -121,6 +121,19 @@ def test_a_base_url_the_egress_guard_refuses_is_one_line_and_stores_nothing(cli_
     assert "sneaky" not in {c["provider"] for c in listed}
 
 
+def test_a_credential_for_a_tenant_auth_does_not_know_is_one_line_and_stores_nothing(cli_stack: Stack) -> None:
+    key = "sk-cli-no-tenant-0123456789abcdefLMNO"
+    args = ("credential", "add", "--provider", "openai", "--api-key-stdin", "--tenant", "tnt_nobody")
+    result = invoke(cli_stack, *args, stdin=key + "\n")
+    assert result.exit_code == 1, result.output
+    assert result.stdout == ""
+    assert result.stderr.startswith("tollgate: error: keyvault: tenant_not_found: tenant tnt_nobody not found")
+    assert result.stderr.count("\n") == 1 and "(HTTP 404)" in result.stderr
+    assert key not in result.output
+    listed = json.loads(invoke(cli_stack, "credential", "list", "--json").stdout)["data"]
+    assert "tnt_nobody" not in {c["tenant_id"] for c in listed}
+
+
 def test_a_credential_is_added_from_stdin_and_listed_without_its_key(cli_stack: Stack) -> None:
     key = "sk-cli-test-0123456789abcdefWXYZ"
     added = ok_json(
