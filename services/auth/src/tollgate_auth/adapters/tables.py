@@ -6,33 +6,13 @@ when several services' models are imported into one process (tests).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Dialect, String, Text, TypeDecorator
+from sqlalchemy import JSON, BigInteger, Column, String, Text
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """Aware UTC in and out, on PostgreSQL (timestamptz) and SQLite (which stores no offset)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime refused: times are aware UTC")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: Any | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        assert isinstance(value, datetime)
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+from tollgate_servicekit.sqltypes import UtcDateTime
 
 
 class AuthTable(SQLModel, registry=registry()):

@@ -11,9 +11,9 @@ as `StoreUnavailable` (servicekit); a duplicate id is `InvalidInput`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
-from sqlalchemy import Column, DateTime, LargeBinary
+from sqlalchemy import Column, LargeBinary
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel, col, select, update
@@ -22,6 +22,7 @@ from tollgate_keyvault.domain.credential import ApiStyle, Credential, Status
 from tollgate_keyvault.domain.envelope import Envelope
 from tollgate_keyvault.domain.errors import ConcurrentUpdate, CredentialNotFound, InvalidInput
 from tollgate_servicekit.sql import Database
+from tollgate_servicekit.sqltypes import UtcDateTime
 
 
 class _Table(SQLModel, registry=registry()):
@@ -41,8 +42,8 @@ class CredentialRow(_Table, table=True):
     last4: str = Field(max_length=4)
     status: str = Field(max_length=16)
     version: int
-    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-    updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    created_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    updated_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
     ciphertext: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     nonce: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     wrapped_key: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
@@ -50,11 +51,6 @@ class CredentialRow(_Table, table=True):
 
 
 METADATA = _Table.metadata
-
-
-def _aware(value: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything we store is UTC.
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _to_row(credential: Credential) -> CredentialRow:
@@ -86,8 +82,8 @@ def _from_row(row: CredentialRow) -> Credential:
         last4=row.last4,
         status=Status(row.status),
         version=row.version,
-        created_at=_aware(row.created_at),
-        updated_at=_aware(row.updated_at),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
         envelope=Envelope(
             ciphertext=bytes(row.ciphertext),
             nonce=bytes(row.nonce),

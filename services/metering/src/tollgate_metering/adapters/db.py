@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Table, func, select, update
@@ -247,11 +246,7 @@ def _ledger_values(entry: LedgerEntry) -> dict[str, Any]:
         "estimated": entry.estimated,
         "streamed": entry.streamed,
         "status_code": entry.status_code,
-        "started_at": _utc(entry.started_at),
+        "started_at": entry.started_at,
         "duration_ms": entry.duration_ms,
-        "recorded_at": _utc(entry.recorded_at),
+        "recorded_at": entry.recorded_at,
     }
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.astimezone(UTC)

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, Column, DateTime, false
+from sqlalchemy import BigInteger, Boolean, Column, false
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
+
+from tollgate_servicekit.sqltypes import UtcDateTime
 
 
 class MeteringModel(SQLModel, registry=registry()):
@@ -37,9 +39,9 @@ class UsageRow(MeteringModel, table=True):
     estimated: bool
     streamed: bool
     status_code: int
-    started_at: datetime = Field(sa_type=DateTime(timezone=True))
+    started_at: datetime = Field(sa_type=UtcDateTime)
     duration_ms: int = Field(sa_type=BigInteger)
-    recorded_at: datetime = Field(sa_type=DateTime(timezone=True))
+    recorded_at: datetime = Field(sa_type=UtcDateTime)
     unknown_grant: bool = Field(
         default=False,
         sa_column=Column(Boolean, nullable=False, server_default=false()),
