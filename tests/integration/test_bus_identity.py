@@ -50,6 +50,7 @@ STATE = {
     "budget.state.v1": ("TG_BUDGETS", "metering"),
     "breaker.state.v1": ("TG_BREAKERS", "metering"),
     "price.state.v1": ("TG_PRICES", "metering"),
+    "tenant.state.v1": ("TG_TENANTS", "auth"),
 }
 PROMPT = [{"role": "user", "content": "Say something short"}]
 
@@ -142,6 +143,34 @@ async def test_each_state_subject_is_stored_only_when_its_owner_publishes_it(fre
                             await js.get_last_msg(stream, subject)
     finally:
         await harness.close()
+
+
+async def test_only_keyvault_reads_a_tenants_last_state_and_only_by_a_direct_get(fresh_nats: NatsServer) -> None:
+    harness = await nats.connect(fresh_nats.url)
+    try:
+        js = harness.jetstream()
+        await ensure_streams(js)
+        await js.publish("tenant.state.v1.tnt_1", b'{"tenant_id": "tnt_1"}', stream="TG_TENANTS")
+    finally:
+        await harness.close()
+    async with connected(fresh_nats.url_for("keyvault"), "keyvault") as keyvault:
+        js = keyvault.nc.jetstream(timeout=2)
+        last = await js.get_last_msg("TG_TENANTS", "tenant.state.v1.tnt_1", direct=True)
+        assert json.loads(last.data or b"") == {"tenant_id": "tnt_1"}
+        with pytest.raises(NotFoundError):
+            await js.get_last_msg("TG_TENANTS", "tenant.state.v1.tnt_nobody", direct=True)
+        # Not by sequence (the body could name any message), and no other stream.
+        with pytest.raises(nats.errors.TimeoutError):
+            await js.get_msg("TG_TENANTS", seq=1)
+        await keyvault.refused('publish to "$js.api.stream.msg.get.tg_tenants"')
+        with pytest.raises(nats.errors.TimeoutError):
+            await js.get_last_msg("TG_GRANTS", "grant.state.v1.grt_1", direct=True)
+        await keyvault.refused('publish to "$js.api.direct.get.tg_grants.grant.state.v1.grt_1"')
+    for user in ("metering", "proxy"):
+        async with connected(fresh_nats.url_for(user), user) as other:
+            with pytest.raises(nats.errors.TimeoutError):
+                await other.nc.jetstream(timeout=0.5).get_last_msg("TG_TENANTS", "tenant.state.v1.tnt_1", direct=True)
+            await other.refused('publish to "$js.api.direct.get.tg_tenants.tenant.state.v1.tnt_1"')
 
 
 async def test_only_the_proxy_identity_reaches_the_seal_responder(fresh_nats: NatsServer) -> None:
