@@ -20,8 +20,10 @@ from tollgate_contracts import (
     ErrorCode,
     SealReply,
     SealRequest,
+    TenantState,
     TenantStatus,
 )
+from tollgate_contracts.owners import STATE_OWNERS
 from tollgate_contracts.sealedbox import InvalidRecipientKey, recipient_key, seal
 from tollgate_keyvault.domain import envelope
 from tollgate_keyvault.domain.credential import Credential, Status, new_credential
@@ -40,7 +42,7 @@ logger = logging.getLogger(__name__)
 
 SERVICE = "keyvault"
 ID_PREFIX = "crd"
-TENANT_OWNER = "auth"
+TENANT_OWNER = STATE_OWNERS[TenantState]
 """The only service whose tenant state keyvault believes (the bus permissions already let no other publish it)."""
 
 
