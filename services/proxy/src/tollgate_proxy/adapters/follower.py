@@ -10,6 +10,13 @@ state for `grt_B` on `grant.state.v1.grt_A`) is ignored: every publisher puts
 a state on its own subject, and the stream keeps one message per subject, so a
 mismatched one could shadow the real state of its entity. Whether the producer
 owns the subject is the cache's check (`domain.ownership`).
+
+Why nats-py and not a FastStream subscriber (issue 6 asked where FastStream
+fits): FastStream 0.7 has no ordered consumers, and this follower needs one
+per replica with deliver-last-per-subject replay and the pending count of each
+delivery to know when it has caught up — the signal `/readyz` and the
+staleness window rest on. Keyvault's seal responder, a plain queue-group
+request handler, is on FastStream.
 """
 
 from __future__ import annotations
