@@ -2,35 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
+from tollgate_devstack.ports import free_port
 from tollgate_mockprovider import Settings
 from tollgate_mockprovider.testing import MockProviderServer
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tollgate_servicekit.testing import eventually
 
 
 def _wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.05)
-    raise AssertionError(f"{url} never answered (exit code {process.poll()})")
+    def healthy() -> bool:
+        assert process.poll() is None, f"the mock provider exited with status {process.poll()}"
+        return httpx.get(url, timeout=1).status_code == 200
+
+    asyncio.run(eventually(healthy, timeout=timeout, what=url, ignore=(httpx.TransportError,)))
 
 
 CHAT: dict[str, object] = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
@@ -58,7 +50,7 @@ def test_any_key_is_accepted_when_none_is_configured() -> None:
 
 
 def test_console_script_serves_with_env_settings_and_stops_on_sigterm(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "TOLLGATE_MOCK_PORT": str(port),

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tollgate_devstack.ports import free_port, port_is_open
+from tollgate_devstack.ports import free_port, wait_for_port
 from tollgate_servicekit.nats import Bus
 from tollgate_servicekit.testing import eventually
 
@@ -33,9 +32,7 @@ def locked_nats(tmp_path: Path) -> Iterator[str]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 10
-        while not port_is_open(port) and server.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.01)  # a sync fixture: no event loop to wait on
+        wait_for_port(port)
         yield f"nats://127.0.0.1:{port}"
     finally:
         server.terminate()

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
 from tollgate_devstack.ports import free_port
+from tollgate_servicekit.testing import eventually
 
 START_TIMEOUT = 60.0
 
@@ -34,16 +35,12 @@ def test_the_console_script_starts_from_env_serves_and_stops_cleanly(fresh_nats,
         process = subprocess.Popen([str(script)], env=env, stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path)
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
+
+        def ready() -> bool:
             assert process.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"{base}/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "auth never became ready:\n" + log.read_text()
-            time.sleep(0.05)
+            return httpx.get(f"{base}/readyz").status_code == 200
+
+        asyncio.run(eventually(ready, timeout=START_TIMEOUT, what="auth /readyz", ignore=(httpx.TransportError,)))
         key = key_file.read_text().strip()
         created = httpx.post(
             f"{base}/v1/grants",
