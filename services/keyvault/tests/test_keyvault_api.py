@@ -437,9 +437,21 @@ async def test_without_the_bus_a_credential_is_refused_as_unavailable_and_nothin
         async def back() -> bool:
             return (await client.get("/readyz")).json() == {"status": "ready"}
 
-        # Leave only once reconnected: the seal responder's FastStream broker cannot drain while reconnecting.
+        # Back on the bus, the same request goes through.
         await eventually(back, what="keyvault to reconnect")
         again = await client.post(
             "/v1/credentials", json={"tenant_id": "tnt_1", "provider": "openai", "api_key": PROVIDER_KEY}, headers=AUTH
         )
         assert again.status_code == 201, again.text
+
+
+async def test_keyvault_stops_cleanly_while_its_bus_is_away(streams: NatsServer, sqlite_database: Any) -> None:
+    async with running(_settings(streams.url, sqlite_database)) as client:
+        streams.stop()
+
+        async def away() -> bool:
+            return (await client.get("/readyz")).status_code == 503
+
+        await eventually(away, what="keyvault to notice the bus is away")
+        # Leaving `running` now stops the lifespan while nats-py reconnects: a responder that cannot drain
+        # must not fail the shutdown.

@@ -14,7 +14,7 @@ from tollgate_keyvault.adapters.db import SqlCredentialStore
 from tollgate_keyvault.adapters.keyfiles import check_startup
 from tollgate_keyvault.adapters.tenants import BusTenants
 from tollgate_keyvault.api.routes import credentials
-from tollgate_keyvault.consumers import AfterReply, seal_broker, seal_router
+from tollgate_keyvault.consumers import AfterReply, seal_broker, seal_router, stop_broker
 from tollgate_keyvault.domain.errors import (
     ConcurrentUpdate,
     ConfigurationError,
@@ -81,7 +81,7 @@ def create_app(
             audits = AfterReply(service.record)
             broker = seal_broker(settings.nats_url, user=settings.nats_user, password=password)
             broker.include_router(seal_router(service.seal, audits.put))
-            stack.push_async_callback(broker.stop)
+            stack.push_async_callback(stop_broker, broker)
             # Entered last, so it leaves first: tasks stop before the responder, bus and database close.
             tasks = await stack.enter_async_context(Supervisor())
             steps = startup_steps(service, store, bus, broker)

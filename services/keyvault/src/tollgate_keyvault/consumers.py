@@ -25,6 +25,7 @@ from pydantic import ValidationError
 from tollgate_contracts import ErrorCode, SealReply, SealRequest
 from tollgate_contracts.permissions import SEAL_QUEUE, inbox_prefix
 from tollgate_keyvault.service import Sealing
+from tollgate_servicekit.nats import BUS_ERRORS
 from tollgate_servicekit.supervisor import describe, frames
 
 logger = logging.getLogger(__name__)
@@ -123,6 +124,19 @@ def seal_broker(
         logger=logging.getLogger(f"{__name__}.faststream"),
         log_level=logging.DEBUG,
     )
+
+
+async def stop_broker(broker: NatsBroker) -> None:
+    """Stop the responder; a connection that is reconnecting cannot drain (nats-py raises), so then just close.
+
+    Shutting down while the bus is away must not fail the lifespan: there is nothing in flight to finish."""
+    try:
+        await broker.stop()
+    except BUS_ERRORS as exc:
+        logger.warning("the seal responder could not drain (%s); closing it", type(exc).__name__)
+        connection = broker.connection
+        if connection is not None and not connection.is_closed:
+            await connection.close()
 
 
 def asyncapi_broker() -> NatsBroker:
