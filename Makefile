@@ -14,7 +14,7 @@ help:
 	@echo "make test-slow  the slow suites (soak, load) in full"
 	@echo "make lint       ruff and mypy"
 	@echo "make bench      measure the proxy against the mock provider and nginx; writes bench/RESULTS.md"
-	@echo "make asyncapi   regenerate docs/asyncapi.json from libs/contracts"
+	@echo "make asyncapi   regenerate docs/asyncapi.json from the services' FastStream handlers and libs/contracts"
 	@echo "make nats-conf  regenerate deploy/nats/nats.conf from libs/contracts (tollgate_contracts.permissions)"
 	@echo "make compose-check  validate deploy/compose.yml with a real Compose implementation (no Docker needed)"
 
@@ -54,7 +54,7 @@ compose-check: sync
 	$(VENV)/lib/python3.11/site-packages/compose/docker-compose -f deploy/compose.yml --env-file deploy/.env.example config --quiet
 
 asyncapi: sync
-	$(BIN)/python -m tollgate_contracts.asyncapi > docs/asyncapi.json
+	$(BIN)/python -m tollgate_devstack.asyncapi > docs/asyncapi.json
 
 nats-conf: sync
 	$(BIN)/python -m tollgate_contracts.natsconf > deploy/nats/nats.conf

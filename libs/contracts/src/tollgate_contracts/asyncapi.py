@@ -1,13 +1,22 @@
-"""The AsyncAPI document of every subject, generated from the contracts (needs the `asyncapi` extra).
+"""The AsyncAPI document of Tollgate's bus (needs the `asyncapi` extra): the services' real FastStream handlers,
+and the contracts' description of every subject and payload no handler documents.
 
-`python -m tollgate_contracts.asyncapi > docs/asyncapi.json` writes it; a test
-fails when the checked-in copy is out of date.
+Where a service's bus handler runs on FastStream (keyvault's seal responder), the document shows that handler —
+its subject, queue group and payload, from the code that really runs — and the contracts do not describe the same
+(subject, payload) again. Everything else (the events every service publishes with nats-py, the requests the proxy
+sends, the replies, which FastStream documents for no handler) is described from the models here.
+
+The contracts cannot import a service, so the handlers are passed in: `tollgate_devstack.asyncapi` (which may
+import every service) collects them and writes `docs/asyncapi.json` (`make asyncapi`); a test fails when the
+checked-in copy is out of date.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from typing import Any
+from urllib.parse import unquote
 
 from faststream import AsyncAPI
 from faststream.nats import NatsBroker
@@ -50,9 +59,14 @@ def _first_line(doc: str | None) -> str:
     return (doc or "").strip().splitlines()[0] if doc else ""
 
 
-def build_document() -> dict[str, Any]:
-    """The AsyncAPI 3.0 document as a JSON-ready dict."""
-    broker = NatsBroker()
+Received = Collection[tuple[str, str]]
+"""(subject, payload model name) pairs that a real handler documents."""
+
+
+def describe(broker: NatsBroker, *, received: Received = ()) -> NatsBroker:
+    """Register on `broker` a publisher for every subject and payload of the contracts, except a request whose
+    (subject, model) a real handler in `received` documents (its reply is still described: FastStream documents
+    none)."""
     for model, subject, flow in EVENTS:
         broker.publisher(
             subject,
@@ -61,34 +75,59 @@ def build_document() -> dict[str, Any]:
             description=f"{(model.__doc__ or '').strip()}\n\nFlow: {flow}.",
         )
     for request, reply, subject, flow in REQUESTS:
-        broker.publisher(
-            subject,
-            schema=request,
-            title=f"{subject}:{request.__name__}",
-            description=f"{_first_line(request.__doc__)} Request/reply: {flow}; answered with `{reply.__name__}`.",
-        )
+        if (subject, request.__name__) not in received:
+            broker.publisher(
+                subject,
+                schema=request,
+                title=f"{subject}:{request.__name__}",
+                description=f"{_first_line(request.__doc__)} Request/reply: {flow}; answered with `{reply.__name__}`.",
+            )
         broker.publisher(
             "_INBOX.{inbox}",
             schema=reply,
             title=f"{subject}:{reply.__name__}",
             description=f"{_first_line(reply.__doc__)} Sent to the reply inbox of a `{subject}` request.",
         )
+    return broker
+
+
+def received_by(*handlers: NatsBroker) -> set[tuple[str, str]]:
+    """The (subject, payload model name) of every message the handlers' subscribers receive."""
+    document = _specification(*handlers)
+    found: set[tuple[str, str]] = set()
+    for operation in document.get("operations", {}).values():
+        if operation["action"] != "receive":
+            continue
+        channel = document["channels"][_target(operation["channel"])]
+        for message in channel["messages"].values():
+            payload = document["components"]["messages"][_target(message)]["payload"]
+            found.add((channel["address"], _target(payload)))
+    return found
+
+
+def _target(reference: dict[str, str]) -> str:
+    """The name a `{"$ref": "#/…/<name>"}` points to (names are URL-encoded in references: `{` is `%7B`)."""
+    return unquote(reference["$ref"].rsplit("/", 1)[1])
+
+
+def build_document(*handlers: NatsBroker) -> dict[str, Any]:
+    """The AsyncAPI 3.0 document as a JSON-ready dict: `handlers` (brokers holding the services' real FastStream
+    subscribers, never started) and the contracts' description of the rest."""
+    return _specification(describe(NatsBroker(), received=received_by(*handlers)), *handlers)
+
+
+def _specification(*brokers: NatsBroker) -> dict[str, Any]:
     spec = AsyncAPI(
-        broker,
+        *brokers,
         title="Tollgate bus",
         version=VERSION,
-        description="Every subject on Tollgate's NATS/JetStream bus, generated from `libs/contracts`.",
+        description="Every subject on Tollgate's NATS/JetStream bus: the services' FastStream handlers where they "
+        "run, the models of `libs/contracts` for the rest.",
     ).to_specification()
     document: dict[str, Any] = json.loads(spec.to_json())
     return document
 
 
-def render() -> str:
+def render(*handlers: NatsBroker) -> str:
     """The document as stable, pretty JSON text."""
-    return json.dumps(build_document(), indent=2, sort_keys=True) + "\n"
-
-
-if __name__ == "__main__":
-    import sys
-
-    sys.stdout.write(render())
+    return json.dumps(build_document(*handlers), indent=2, sort_keys=True) + "\n"
