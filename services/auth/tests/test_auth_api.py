@@ -78,8 +78,8 @@ async def test_a_minted_token_verifies_against_the_served_jwks(client, js):
         body["access_token"],
         jwt.PyJWK(jwk).key,
         algorithms=["EdDSA"],
-        audience="tollgate-proxy",
-        issuer="tollgate",
+        audience="http://127.0.0.1:8080",  # the defaults: the resource and auth's public URL
+        issuer="http://127.0.0.1:8081",
         options={"require": ["exp", "iat", "nbf", "jti", "sub", "iss", "aud"]},
     )
     assert (claims["sub"], claims["tid"]) == (grant["id"], grant["tenant_id"])

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from tollgate_contracts import TOKEN_AUDIENCE, TOKEN_ISSUER
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8081"
+DEFAULT_RESOURCE = "http://127.0.0.1:8080"
 
 
 class Settings(BaseSettings):
@@ -50,11 +52,41 @@ class Settings(BaseSettings):
     )
 
     default_tenant: str = Field(default="default", description="Tenant ensured at start; grants default to it.")
-    issuer: str = Field(default=TOKEN_ISSUER, description="`iss` claim of delegated tokens.")
-    audience: str = Field(default=TOKEN_AUDIENCE, description="`aud` claim of delegated tokens.")
+    public_url: str = Field(
+        default=DEFAULT_PUBLIC_URL, description="Auth's public base URL: the OAuth issuer, base of its endpoints."
+    )
+    resource: str = Field(
+        default=DEFAULT_RESOURCE, description="The proxy's canonical URL (RFC 8707 resource, `aud` of access tokens)."
+    )
+    issuer: str = Field(default="", description="`iss` claim of delegated tokens; `public_url` when empty.")
+    audience: str = Field(default="", description="`aud` claim of delegated tokens; `resource` when empty.")
+    registration: Literal["open", "admin"] = Field(
+        default="open", description="Dynamic client registration (RFC 7591): open to anyone, or admin key only."
+    )
+    require_par: bool = Field(
+        default=False, description="Refuse authorization requests not pushed first (RFC 9126) for every client."
+    )
+    client_metadata_loopback: bool = Field(
+        default=False, description="Allow client metadata documents on loopback http URLs (tests only)."
+    )
+    authorization_code_ttl_seconds: int = Field(default=60, ge=1, le=600, description="Lifetime of a code.")
+    pending_request_ttl_seconds: int = Field(
+        default=600, ge=1, description="How long an authorization request waits for the owner's decision."
+    )
     token_default_ttl_seconds: int = Field(default=900, ge=1, description="Token lifetime when none is asked for.")
     token_max_ttl_seconds: int = Field(default=86_400, ge=1, description="Longest token lifetime that may be asked.")
 
     retry_interval_seconds: float = Field(
         default=2.0, gt=0, description="Pause between attempts to reach the database or bus, and between resyncs."
     )
+
+    @model_validator(mode="after")
+    def _urls(self) -> Settings:
+        # The issuer is the public URL (RFC 8414 §2) and the audience the resource (RFC 8707), unless set apart.
+        self.public_url = self.public_url.rstrip("/")
+        self.resource = self.resource.rstrip("/")
+        if not self.issuer:
+            self.issuer = self.public_url
+        if not self.audience:
+            self.audience = self.resource
+        return self
