@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import TypeVar
 
-from tollgate_auth.domain.consent import DETAILS_TYPE, AccessDetails, BudgetPeriod, usd_text
+from tollgate_auth.domain.access import DETAILS_TYPE, AccessDetails, BudgetPeriod, usd_text
 from tollgate_auth.domain.errors import InvalidAuthorizationDetails, InvalidRequest
 from tollgate_auth.domain.grants import (
     MAX_EXPIRES_IN_SECONDS,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from tollgate_auth.domain.consent import AccessDetails, BudgetPeriod, OwnerChoice, Template, usd_text, with_template
+from tollgate_auth.domain.access import AccessDetails, BudgetPeriod, OwnerChoice, Template, usd_text, with_template
 from tollgate_auth.domain.errors import InvalidRequest, NotNarrower
 from tollgate_auth.domain.grants import (
     MAX_BUDGET_MICRO_USD,
