@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from tollgate_auth.adapters.kek import load_signing_keyring
 from tollgate_auth.api import grants, public, tenants
 from tollgate_auth.domain.errors import Conflict, InvalidRequest, NotFound
+from tollgate_auth.oauth.install import install_oauth
 from tollgate_auth.ports import Clock, Ids
 from tollgate_auth.runtime import Runtime
 from tollgate_auth.settings import Settings
@@ -61,4 +62,5 @@ def create_app(settings: Settings, *, clock: Clock | None = None, ids: Ids | Non
     app.include_router(public.router)
     app.include_router(tenants.router)
     app.include_router(grants.router)
+    install_oauth(app, runtime)
     return app

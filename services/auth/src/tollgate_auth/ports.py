@@ -97,6 +97,6 @@ class Signer(Protocol):
         """A fresh active signing key."""
         ...
 
-    def sign(self, claims: Mapping[str, str | int], key: SigningKey) -> str:
-        """A compact JWT over `claims`, signed by `key`, with its `kid` in the header."""
+    def sign(self, claims: Mapping[str, str | int], key: SigningKey, *, typ: str | None = None) -> str:
+        """A compact JWT over `claims`, signed by `key`, with its `kid` (and `typ`, if given) in the header."""
         ...

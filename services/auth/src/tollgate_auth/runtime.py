@@ -17,6 +17,7 @@ import logging
 from pydantic import SecretStr
 
 from tollgate_auth.adapters.db import SqlStore
+from tollgate_auth.adapters.oauth_store import SqlOAuthStore
 from tollgate_auth.adapters.signing import Ed25519Signer
 from tollgate_auth.domain import TokenPolicy
 from tollgate_auth.domain.errors import ConfigurationError, NotReady, StoreUnavailable, Unavailable
@@ -49,6 +50,7 @@ class Runtime:
         self.clock: Clock = clock or SystemClock()
         self.ids: Ids = ids or RandomIds()
         self.admin_key: SecretStr | None = None
+        self._oauth_store: SqlOAuthStore | None = None
         self._parts: tuple[SqlStore, Bus, AuthService, Startup] | None = None
         self._tasks: Supervisor | None = None
         self._ready = asyncio.Event()
@@ -93,6 +95,7 @@ class Runtime:
             fatal=(ConfigurationError,),
         )
         self._parts = (store, bus, service, startup)
+        self._oauth_store = SqlOAuthStore(store.database)
 
     @property
     def service(self) -> AuthService:
@@ -103,6 +106,13 @@ class Runtime:
                 raise NotReady(f"auth cannot start: {failure}")
             raise NotReady(f"auth is starting ({self._startup_detail()}); try again shortly")
         return self._parts[2]
+
+    @property
+    def oauth_store(self) -> SqlOAuthStore:
+        """The OAuth store (clients, codes, requests), once everything is up; `NotReady` before."""
+        self.service  # noqa: B018 - raises NotReady until auth is up
+        assert self._oauth_store is not None
+        return self._oauth_store
 
     async def wait_ready(self) -> None:
         await self._ready.wait()

@@ -230,6 +230,17 @@ class AuthService:
         expires_in = expires - int(claims["iat"])
         return IssuedToken(token, expires_in, jti, datetime.fromtimestamp(expires, UTC))
 
+    def signing_key(self) -> SigningKey:
+        """The key that signs now; `NotReady` before one is loaded."""
+        key = current_signer(self._keys)
+        if key is None:
+            raise NotReady("no signing key loaded yet")
+        return key
+
+    async def record_token(self, grant_id: str, tenant_id: str, details: dict[str, Any]) -> None:
+        """The `token.issued` audit event of a token minted elsewhere (the OAuth token endpoint)."""
+        await self._outbox.publish_audit(self._audit("token.issued", grant_id, tenant_id, details))
+
     def jwks(self) -> dict[str, list[dict[str, str]]]:
         return jwks(self._keys, self.clock.now())
 

@@ -51,8 +51,9 @@ class Ed25519Signer:
             version=1,
         )
 
-    def sign(self, claims: Mapping[str, str | int], key: SigningKey) -> str:
-        return jwt.encode(dict(claims), self._private(key), algorithm=ALGORITHM, headers={"kid": key.kid})
+    def sign(self, claims: Mapping[str, str | int], key: SigningKey, *, typ: str | None = None) -> str:
+        headers = {"kid": key.kid} if typ is None else {"kid": key.kid, "typ": typ}
+        return jwt.encode(dict(claims), self._private(key), algorithm=ALGORITHM, headers=headers)
 
     def _private(self, key: SigningKey) -> Ed25519PrivateKey:
         private = self._loaded.get(key.kid)

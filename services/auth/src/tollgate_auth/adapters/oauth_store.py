@@ -1,0 +1,167 @@
+"""The OAuth store: clients, one-use authorization codes, pushed and pending authorization requests.
+
+On servicekit's `Database`, beside `SqlStore` (same engine, same schema). Single use is enforced by the database:
+a code or a pushed request is taken by an `UPDATE … WHERE used_at IS NULL` (or a `DELETE`) whose row count says
+whether this caller won, so two concurrent exchanges of one code cannot both succeed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import CursorResult, delete, update
+from sqlmodel import col
+
+from tollgate_auth.adapters.oauth_tables import (
+    AuthorizationCodeRow,
+    OAuthClientRow,
+    PendingRequestRow,
+    PushedRequestRow,
+)
+from tollgate_auth.oauth.models import AuthorizationCode, Client
+from tollgate_servicekit.sql import Database
+
+PENDING = "pending"
+
+
+@dataclass(frozen=True)
+class StoredRequest:
+    """An authorization request as kept while the owner decides."""
+
+    id: str
+    client_id: str
+    params: dict[str, str]
+    owner_id: str | None
+    tenant_id: str | None
+    status: str
+    grant_id: str | None
+    created_at: datetime
+    expires_at: datetime
+
+
+def _request_of(row: PendingRequestRow) -> StoredRequest:
+    return StoredRequest(
+        id=row.id,
+        client_id=row.client_id,
+        params=dict(row.params),
+        owner_id=row.owner_id,
+        tenant_id=row.tenant_id,
+        status=row.status,
+        grant_id=row.grant_id,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+    )
+
+
+class SqlOAuthStore:
+    def __init__(self, database: Database) -> None:
+        self._session = database.session
+
+    # -- clients -------------------------------------------------------------------------------------------------
+
+    async def add_client(self, client: Client) -> None:
+        async with self._session() as s:
+            s.add(
+                OAuthClientRow(
+                    client_id=client.client_id,
+                    secret_hash=client.secret_hash,
+                    client_name=client.client_name,
+                    client_metadata=dict(client.metadata),
+                    created_at=client.created_at,
+                )
+            )
+            await s.commit()
+
+    async def get_client(self, client_id: str) -> Client | None:
+        async with self._session() as s:
+            row = await s.get(OAuthClientRow, client_id)
+        if row is None:
+            return None
+        return Client(row.client_id, row.client_name, dict(row.client_metadata), row.secret_hash, row.created_at)
+
+    # -- authorization codes -------------------------------------------------------------------------------------
+
+    async def add_code(self, code: AuthorizationCode) -> None:
+        async with self._session() as s:
+            s.add(AuthorizationCodeRow(**code.__dict__))
+            await s.commit()
+
+    async def take_code(self, code_hash: str, client_id: str, now: datetime) -> AuthorizationCode | None:
+        """The code, marked used, if it exists for `client_id`, is unused and unexpired; else None (for good)."""
+        async with self._session() as s:
+            result = await s.exec(
+                update(AuthorizationCodeRow)
+                .where(
+                    col(AuthorizationCodeRow.code_hash) == code_hash,
+                    col(AuthorizationCodeRow.client_id) == client_id,
+                    col(AuthorizationCodeRow.used_at).is_(None),
+                    col(AuthorizationCodeRow.expires_at) > now,
+                )
+                .values(used_at=now)
+            )
+            if not (isinstance(result, CursorResult) and result.rowcount == 1):
+                await s.rollback()
+                return None
+            await s.commit()
+            row = await s.get(AuthorizationCodeRow, code_hash)
+        assert row is not None
+        fields = row.model_dump(exclude={"used_at"})
+        return AuthorizationCode(**fields)
+
+    # -- pushed authorization requests (RFC 9126) ----------------------------------------------------------------
+
+    async def add_pushed(
+        self, request_id: str, client_id: str, params: dict[str, str], now: datetime, expires_at: datetime
+    ) -> None:
+        async with self._session() as s:
+            s.add(
+                PushedRequestRow(
+                    id=request_id, client_id=client_id, params=params, created_at=now, expires_at=expires_at
+                )
+            )
+            await s.commit()
+
+    async def take_pushed(self, request_id: str, client_id: str, now: datetime) -> dict[str, str] | None:
+        """The pushed parameters, once (RFC 9126 §4: a `request_uri` is used once), if unexpired and the client's."""
+        async with self._session() as s:
+            row = await s.get(PushedRequestRow, request_id)
+            if row is None:
+                return None
+            params, owner, expires = dict(row.params), row.client_id, row.expires_at
+            result = await s.exec(delete(PushedRequestRow).where(col(PushedRequestRow.id) == request_id))
+            await s.commit()
+        won = isinstance(result, CursorResult) and result.rowcount == 1
+        return params if won and owner == client_id and expires > now else None
+
+    # -- pending requests ----------------------------------------------------------------------------------------
+
+    async def add_request(self, request: StoredRequest) -> None:
+        async with self._session() as s:
+            s.add(PendingRequestRow(**request.__dict__, decided_at=None))
+            await s.commit()
+
+    async def get_request(self, request_id: str) -> StoredRequest | None:
+        async with self._session() as s:
+            row = await s.get(PendingRequestRow, request_id)
+        return None if row is None else _request_of(row)
+
+    async def decide_request(self, request_id: str, status: str, grant_id: str | None, now: datetime) -> bool:
+        """Record the decision if the request is still pending; False when someone else decided first."""
+        async with self._session() as s:
+            result = await s.exec(
+                update(PendingRequestRow)
+                .where(col(PendingRequestRow.id) == request_id, col(PendingRequestRow.status) == PENDING)
+                .values(status=status, grant_id=grant_id, decided_at=now)
+            )
+            won = isinstance(result, CursorResult) and result.rowcount == 1
+            await s.commit()
+        return won
+
+    async def set_request_grant(self, request_id: str, grant_id: str) -> None:
+        """The grant an approved request created."""
+        async with self._session() as s:
+            await s.exec(
+                update(PendingRequestRow).where(col(PendingRequestRow.id) == request_id).values(grant_id=grant_id)
+            )
+            await s.commit()

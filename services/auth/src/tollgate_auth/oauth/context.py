@@ -1,0 +1,35 @@
+"""What the OAuth layer's Authlib subclasses reach for: settings, the bridge, the stores and the service."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pydantic import SecretStr
+
+from tollgate_auth.adapters.oauth_store import SqlOAuthStore
+from tollgate_auth.oauth.bridge import Bridge
+from tollgate_auth.ports import Clock, Ids
+from tollgate_auth.service import AuthService
+from tollgate_auth.settings import Settings
+
+
+@dataclass
+class OAuthContext:
+    settings: Settings
+    bridge: Bridge
+    clock: Clock
+    ids: Ids
+    store: Callable[[], SqlOAuthStore]
+    """The OAuth store, once auth is up (`NotReady` before)."""
+    service: Callable[[], AuthService]
+    """The ready service (`NotReady` before)."""
+    admin_key: Callable[[], SecretStr | None]
+
+    @property
+    def issuer(self) -> str:
+        return self.settings.issuer
+
+    def url(self, path: str) -> str:
+        """An absolute URL of one of auth's endpoints."""
+        return self.settings.public_url + path

@@ -1,0 +1,29 @@
+"""`install_oauth(app, runtime)`: the OAuth layer's state and routes on auth's FastAPI app."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from tollgate_auth.oauth import authorize, par, routes
+from tollgate_auth.oauth.bridge import Bridge
+from tollgate_auth.oauth.context import OAuthContext
+from tollgate_auth.oauth.layer import OAuthLayer
+from tollgate_auth.runtime import Runtime
+
+
+def install_oauth(app: FastAPI, runtime: Runtime) -> OAuthLayer:
+    ctx = OAuthContext(
+        settings=runtime.settings,
+        bridge=Bridge(),
+        clock=runtime.clock,
+        ids=runtime.ids,
+        store=lambda: runtime.oauth_store,
+        service=lambda: runtime.service,
+        admin_key=lambda: runtime.admin_key,
+    )
+    layer = OAuthLayer(ctx)
+    app.state.oauth = layer
+    app.include_router(routes.router)
+    app.include_router(authorize.router)
+    app.include_router(par.router)
+    return layer

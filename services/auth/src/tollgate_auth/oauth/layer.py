@@ -1,0 +1,49 @@
+"""The OAuth layer of one auth app: its Authlib server with the grants, endpoints and extensions registered."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from authlib.oauth2.rfc6749.errors import OAuth2Error
+from starlette.responses import Response
+
+from tollgate_auth.oauth.context import OAuthContext
+from tollgate_auth.oauth.grants import CodeGrant, ResourceIndicator, S256Only
+from tollgate_auth.oauth.metadata import server_metadata
+from tollgate_auth.oauth.registration import Registration
+from tollgate_auth.oauth.server import Answer, TollgateAuthorizationServer
+from tollgate_auth.oauth.tokens import AccessTokens
+
+T = TypeVar("T")
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+class OAuthLayer:
+    def __init__(self, ctx: OAuthContext) -> None:
+        self.ctx = ctx
+        self.metadata = server_metadata(ctx.settings)
+        server = TollgateAuthorizationServer(ctx)
+        server.register_token_generator("default", AccessTokens(ctx))
+        server.register_grant(CodeGrant, [S256Only(required=True), ResourceIndicator(ctx.settings.resource)])
+        server.register_endpoint(Registration(ctx, self.metadata))
+        self.server = server
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run one of the server's synchronous entry points in a worker thread (see `bridge`)."""
+        return await self.ctx.bridge.run(fn, *args)
+
+    def error(self, error: OAuth2Error, state: str | None = None) -> Answer:
+        return self.server.error_redirect(error, state)
+
+
+def to_response(answer: Answer) -> Response:
+    headers = dict(answer.headers)
+    if answer.status == 302 and answer.location:
+        # RFC 6749 allows any redirect; 303 makes a browser follow a POST's answer with a GET.
+        return Response(status_code=303, headers=headers)
+    if isinstance(answer.body, dict | list):
+        headers.setdefault("Content-Type", "application/json")
+        return Response(answer.encoded(), status_code=answer.status, headers={**NO_STORE, **headers})
+    return Response(answer.body or "", status_code=answer.status, headers=headers)

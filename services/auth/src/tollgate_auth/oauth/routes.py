@@ -1,0 +1,53 @@
+"""The OAuth endpoints on FastAPI: metadata, registration, the token endpoint and PAR; `authorize.py` has the
+authorization endpoint and the consent decision."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from tollgate_auth.oauth.layer import NO_STORE, OAuthLayer, to_response
+from tollgate_auth.oauth.metadata import REGISTER, TOKEN, WELL_KNOWN
+from tollgate_auth.oauth.requests import CapturedJsonRequest, capture, public_uri
+
+router = APIRouter(tags=["oauth"])
+
+
+def layer_of(request: Request) -> OAuthLayer:
+    layer: OAuthLayer = request.app.state.oauth
+    return layer
+
+
+@router.get(WELL_KNOWN)
+async def authorization_server_metadata(request: Request) -> JSONResponse:
+    """RFC 8414 metadata: where every endpoint is and what this server supports."""
+    return JSONResponse(layer_of(request).metadata, headers={"Cache-Control": "public, max-age=300"})
+
+
+@router.post(REGISTER, status_code=201)
+async def register_client(request: Request) -> Response:
+    """RFC 7591 dynamic client registration (JSON client metadata in, the client's id and metadata out)."""
+    layer = layer_of(request)
+    try:
+        data: Any = json.loads(await request.body() or b"null")
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        body = {"error": "invalid_client_metadata", "error_description": "the body must be a JSON object"}
+        return JSONResponse(body, status_code=400, headers=NO_STORE)
+    json_request = CapturedJsonRequest(
+        "POST", public_uri(layer.ctx.settings.public_url, request), dict(request.headers), data
+    )
+    answer = await layer.run(layer.server.create_endpoint_response, "client_registration", json_request)
+    return to_response(answer)
+
+
+@router.post(TOKEN)
+async def token(request: Request) -> Response:
+    """RFC 6749 §3.2 token endpoint (form-encoded): authorization_code with PKCE."""
+    layer = layer_of(request)
+    captured = await capture(request, layer.ctx.settings.public_url)
+    return to_response(await layer.run(layer.server.create_token_response, captured))

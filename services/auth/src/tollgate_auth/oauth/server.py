@@ -1,0 +1,91 @@
+"""Authlib's `AuthorizationServer` for auth: requests come in read in full (`requests.py`), answers go out as
+`Answer` values the routes turn into Starlette responses; every storage hook goes through the `Bridge`."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from authlib.common.encoding import json_dumps
+from authlib.common.urls import add_params_to_uri
+from authlib.oauth2.rfc6749 import AuthorizationServer, OAuth2Error
+from authlib.oauth2.rfc9207 import IssuerParameter
+
+from tollgate_auth.oauth.context import OAuthContext
+from tollgate_auth.oauth.models import Client
+
+
+@dataclass
+class Answer:
+    """What Authlib returns, before it becomes an HTTP response."""
+
+    status: int
+    body: Any
+    headers: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def location(self) -> str | None:
+        return next((v for k, v in self.headers if k.lower() == "location"), None)
+
+    @location.setter
+    def location(self, value: str) -> None:
+        self.headers = [(k, v) for k, v in self.headers if k.lower() != "location"] + [("Location", value)]
+
+    @property
+    def json(self) -> dict[str, Any]:
+        """The body as a JSON object (Authlib hands dictionaries or already-encoded strings)."""
+        if isinstance(self.body, dict):
+            return self.body
+        decoded: dict[str, Any] = json.loads(self.body) if self.body else {}
+        return decoded
+
+    def encoded(self) -> str:
+        return self.body if isinstance(self.body, str) else json_dumps(self.body)
+
+
+class Issuer(IssuerParameter):  # type: ignore[misc]
+    """RFC 9207: `iss` on every authorization response, errors included."""
+
+    def __init__(self, issuer: str) -> None:
+        self.issuer = issuer
+
+    def get_issuer(self) -> str:
+        return self.issuer
+
+
+class TollgateAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
+    def __init__(self, ctx: OAuthContext) -> None:
+        super().__init__(scopes_supported=None)
+        self.ctx = ctx
+        self.register_extension(lambda server: Issuer(ctx.issuer)(server))
+
+    def query_client(self, client_id: str) -> Client | None:
+        if not client_id:
+            return None
+        return self.ctx.bridge.wait(self.ctx.store().get_client(client_id))
+
+    def save_token(self, token: dict[str, Any], request: Any) -> None:
+        # Access tokens are JWTs (never stored); refresh tokens are saved by their grant.
+        return None
+
+    def create_oauth2_request(self, request: Any) -> Any:
+        return request
+
+    def create_json_request(self, request: Any) -> Any:
+        return request
+
+    def handle_response(self, status: int, body: Any, headers: list[tuple[str, str]]) -> Answer:
+        return Answer(status, body, list(headers))
+
+    def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def error_redirect(self, error: OAuth2Error, state: str | None) -> Answer:
+        """An error found before consent: redirected to the client (with `state` and `iss`) when its redirect URI
+        was verified, else shown (never redirected to an unverified URI, RFC 6749 §4.1.2.1)."""
+        error.state = state
+        answer: Answer = self.handle_error_response(None, error)
+        if answer.location:
+            answer.location = add_params_to_uri(answer.location, {"iss": self.ctx.issuer})
+        return answer
