@@ -13,13 +13,13 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from tollgate_contracts import ApiKeyState, ApiKeyStatus, ErrorCode, TokenRevoked
+from tollgate_contracts import TOKEN_AUDIENCE, TOKEN_ISSUER, ApiKeyState, ApiKeyStatus, ErrorCode, TokenRevoked
 from tollgate_proxy.authenticator import Authenticator
 from tollgate_proxy.domain.errors import CredentialRejected
 from tollgate_proxy.domain.tokens import VerificationKey, check_claims, load_key, verify_token
 from tollgate_proxy.policy_cache import PolicyCache
 
-ISS, AUD = "tollgate", "tollgate-proxy"
+ISS, AUD = TOKEN_ISSUER, TOKEN_AUDIENCE
 
 
 def b64(data: bytes) -> str:

@@ -10,10 +10,10 @@ from pydantic import Field
 
 from tollgate_contracts.envelope import StateEvent
 
-TOKEN_ISSUER = "tollgate"
-"""Default `iss` claim of delegated tokens (configurable per deployment)."""
-TOKEN_AUDIENCE = "tollgate-proxy"
-"""Default `aud` claim of delegated tokens (configurable per deployment)."""
+TOKEN_ISSUER = "http://127.0.0.1:8081"
+"""Default `iss` claim of delegated tokens: auth's public URL (RFC 8414 issuer; configurable per deployment)."""
+TOKEN_AUDIENCE = "http://127.0.0.1:8080"
+"""Default `aud` claim of delegated tokens: the proxy's canonical URL, the resource (RFC 8707/9728)."""
 
 
 class SigningKeyStatus(StrEnum):

@@ -84,10 +84,12 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
         readiness=readiness,
         clock=SystemClock(),
         issuer=settings.issuer,
-        audience=settings.audience,
+        resource=settings.public_url,
         producer=f"proxy/{settings.proxy_id}",
         max_body_bytes=settings.max_body_bytes,
         fresh_state_wait=settings.fresh_state_wait_seconds,
+        dpop_max_age=settings.dpop_proof_max_age_seconds,
+        dpop_max_proofs=settings.dpop_max_remembered_proofs,
     )
     await upstream.start()
     try:

@@ -1,7 +1,7 @@
 """The use cases of one proxied request, in the order of DESIGN.md "The request path"; ports only, no framework.
 
-    admit     ready? → credential → token or API key → grant (waited for briefly when the
-              token verified but the grant or its signing key has not arrived) → grant active
+    admit     ready? → credential → token (+ its DPoP proof if bound) or API key → grant (waited for briefly
+              when the token verified but the grant or its signing key has not arrived) → grant active
     prepare   body (read by the edge, bounded by `max_body_bytes`) → JSON → model policy →
               provider key → rate limits → the upstream Call
     send      the Call to the provider (`Upstream`)
@@ -22,8 +22,11 @@ from datetime import datetime
 
 from tollgate_contracts import Capability, CredentialState, ErrorCode, GrantState, UsageRecorded
 from tollgate_proxy.authenticator import Authenticator, Principal
+from tollgate_proxy.domain.challenges import challenges, resource_metadata
 from tollgate_proxy.domain.dialects import Dialect, rate_limit_headers
+from tollgate_proxy.domain.dpop import BEARER, Presentation, ProofPolicy, ReplayCache
 from tollgate_proxy.domain.errors import (
+    CredentialRejected,
     Forbidden,
     ProxyError,
     RateLimited,
@@ -91,14 +94,19 @@ class ProxyService:
         readiness: Readiness,
         clock: Clock,
         issuer: str,
-        audience: str,
+        resource: str,
         producer: str,
         max_body_bytes: int,
         fresh_state_wait: float = 2.0,
         limiter: RateLimiter | None = None,
+        dpop_max_age: float = 60.0,
+        dpop_max_proofs: int = 100_000,
     ) -> None:
         self._policy = policy
-        self._authenticator = Authenticator(policy, issuer=issuer, audience=audience)
+        self._proofs = ProofPolicy(public_url=resource, max_age=dpop_max_age, replay=ReplayCache(dpop_max_proofs))
+        self._authenticator = Authenticator(policy, issuer=issuer, audience=resource, proofs=self._proofs)
+        self._resource = resource
+        self._metadata = resource_metadata(public_url=resource, issuer=issuer, dpop_algorithms=self._proofs.algorithms)
         self._sealed_keys = sealed_keys
         self._upstream = upstream
         self._usage = usage
@@ -111,16 +119,16 @@ class ProxyService:
 
     # --- admit ---------------------------------------------------------------------
 
-    async def admit(self, credential: str | None) -> Admitted:
-        """Ready, a valid credential, and a grant that is active right now (ProxyError if not)."""
+    async def admit(self, credential: str | None, presented: Presentation = BEARER) -> Admitted:
+        """Ready, a valid credential (with its DPoP proof if bound), a grant active right now; ProxyError if not."""
         clock = self._clock
         started = clock.monotonic()
         now = clock.now()
         self._readiness.check()
         try:
-            principal = self._authenticator.authenticate(credential, clock.time())
+            principal = self._authenticator.authenticate(credential, clock.time(), presented)
         except UnknownSigningKey as unknown:
-            principal = await self._after_key_arrives(credential, unknown)
+            principal = await self._after_key_arrives(credential, presented, unknown)
         grant = self._policy.grants.get(principal.grant_id)
         if grant is None:
             grant = await self._policy.wait_for_grant(principal.grant_id, self._fresh_wait)
@@ -129,11 +137,23 @@ class ProxyService:
         check_grant(grant, now)
         return Admitted(grant, now, started)
 
-    async def _after_key_arrives(self, credential: str | None, unknown: UnknownSigningKey) -> Principal:
+    async def _after_key_arrives(
+        self, credential: str | None, presented: Presentation, unknown: UnknownSigningKey
+    ) -> Principal:
         # A key auth has only just published may not have reached this proxy: wait for it, then verify again.
         if not unknown.plausible or await self._policy.wait_for_signing_key(unknown.kid, self._fresh_wait) is None:
             raise unknown
-        return self._authenticator.authenticate(credential, self._clock.time())
+        return self._authenticator.authenticate(credential, self._clock.time(), presented)
+
+    # --- OAuth protected resource (RFC 9728) ---------------------------------------------
+
+    def resource_metadata(self) -> dict[str, object]:
+        """The protected-resource metadata document: this proxy as the resource, auth as its authorization server."""
+        return self._metadata
+
+    def challenges(self, error: CredentialRejected) -> Headers:
+        """The `WWW-Authenticate` headers of a 401."""
+        return challenges(error, public_url=self._resource, dpop_algorithms=self._proofs.algorithms)
 
     # --- prepare -------------------------------------------------------------------
 

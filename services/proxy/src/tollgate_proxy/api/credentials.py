@@ -19,20 +19,31 @@ PASSED_THROUGH = {
 @dataclass(slots=True)
 class RequestHeaders:
     credential: str | None = None
+    dpop: bool = False
+    """The credential came as `Authorization: DPoP …` (RFC 9449), not `Bearer`."""
+    proofs: list[str] | None = None
+    """The `DPoP` proof headers, if any came."""
     content_length: int | None = None
     passed_through: dict[str, str] = field(default_factory=dict)
 
 
 def read_headers(raw: Iterable[tuple[bytes, bytes]]) -> RequestHeaders:
-    """Pick the credential from `Authorization: Bearer` (preferred) or `x-api-key` (the anthropic SDK sends either)."""
+    """Pick the credential from `Authorization: Bearer` or `DPoP` (preferred) or `x-api-key` (the anthropic SDK
+    sends either), and the DPoP proofs."""
     bearer: str | None = None
     api_key: str | None = None
     result = RequestHeaders()
     for name, value in raw:
         if name == b"authorization":
             scheme, _, rest = value.decode("latin-1").partition(" ")
-            if scheme.lower() == "bearer" and rest.strip():
+            scheme = scheme.lower()
+            if scheme in ("bearer", "dpop") and rest.strip():
                 bearer = rest.strip()
+                result.dpop = scheme == "dpop"
+        elif name == b"dpop":
+            if result.proofs is None:
+                result.proofs = []
+            result.proofs.append(value.decode("latin-1").strip())
         elif name == b"x-api-key":
             api_key = value.decode("latin-1").strip() or None
         elif name == b"content-length":

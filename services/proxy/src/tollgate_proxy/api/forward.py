@@ -14,7 +14,8 @@ from tollgate_proxy.api.asgi import ClientGone, Receive, Scope, Send, read_body,
 from tollgate_proxy.api.credentials import read_headers
 from tollgate_proxy.api.errors import send_error
 from tollgate_proxy.api.relay import UpstreamBroke, relay_json, relay_stream, response_headers
-from tollgate_proxy.domain.errors import ProxyError
+from tollgate_proxy.domain.dpop import BEARER, Presentation
+from tollgate_proxy.domain.errors import CredentialRejected, ProxyError
 from tollgate_proxy.domain.routes import Route
 from tollgate_proxy.domain.usage import Usage, estimate_tokens
 from tollgate_proxy.ports import UpstreamResponse
@@ -38,7 +39,8 @@ class Forwarder:
         admitted: Admitted | None = None
         try:
             headers = read_headers(scope["headers"])
-            admitted = await service.admit(headers.credential)
+            presented = _presentation(scope, headers.proofs) if headers.dpop else BEARER
+            admitted = await service.admit(headers.credential, presented)
             if route.capability is None:
                 call = await service.prepare_listing(route, admitted, headers.passed_through, request_id)
             else:
@@ -48,6 +50,8 @@ class Forwarder:
         except ProxyError as error:
             grant = admitted.grant if admitted is not None else None
             limits = service.refusal_limits(route.dialect, grant, error)
+            if isinstance(error, CredentialRejected):
+                limits = [*(limits or ()), *service.challenges(error)]
             await send_error(send, route.dialect, error, request_id, limits)
             return
         except ClientGone:
@@ -97,6 +101,13 @@ class Forwarder:
         listing = self._service.narrow_listing(call.grant, await response.read(MAX_LISTING_BYTES))
         headers: Headers = [(b"x-tollgate-request-id", call.request_id.encode()), *call.limits]
         await send_json(send, 200, listing, headers)
+
+
+def _presentation(scope: Scope, proofs: list[str] | None) -> Presentation:
+    """A DPoP presentation: the proofs, and the method and path as sent (what the proof's `htu` names)."""
+    raw_path: bytes | None = scope.get("raw_path")
+    path = raw_path.decode("latin-1") if raw_path else scope["path"]
+    return Presentation(dpop=True, proofs=tuple(proofs or ()), method=scope["method"], path=path)
 
 
 async def _forward_error(call: Call, response: UpstreamResponse, send: Send) -> None:

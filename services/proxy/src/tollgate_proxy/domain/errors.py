@@ -2,8 +2,10 @@
 
     ProxyError
     ├── InvalidRequest        400  the body is not what the endpoint takes
-    ├── CredentialRejected    401  no, malformed, unknown, expired or revoked credential
-    │   └── UnknownSigningKey 401  a token's `kid` is not (yet) among the published keys
+    ├── CredentialRejected    401  malformed, unknown, expired or revoked credential
+    │   ├── CredentialMissing 401  none at all
+    │   ├── UnknownSigningKey 401  a token's `kid` is not (yet) among the published keys
+    │   └── ProofRejected     401  a DPoP-bound token without a valid proof, or a bearer token sent as DPoP
     ├── Forbidden             403  grant not active, capability or model not allowed
     ├── NotFound              404  no such route
     ├── MethodNotAllowed      405
@@ -15,7 +17,8 @@
     ├── Unavailable           503  not hydrated, policy stale, breaker open, no provider key
     └── UpstreamTimedOut      504
 
-The API edge renders each one in the dialect of the route (`domain.dialects`).
+The API edge renders each one in the dialect of the route (`domain.dialects`);
+every 401 also carries its `WWW-Authenticate` challenges (`domain.challenges`).
 Messages are one readable line and never carry a secret.
 """
 
@@ -55,6 +58,26 @@ class InvalidRequest(ProxyError):
 
 class CredentialRejected(ProxyError):
     status = 401
+
+    presented: ClassVar[bool] = True
+    """Whether a credential was sent (the challenge then says `error="invalid_token"`)."""
+
+
+class CredentialMissing(CredentialRejected):
+    presented = False
+
+    def __init__(self, message: str) -> None:
+        super().__init__(ErrorCode.INVALID_CREDENTIAL, message)
+
+
+class ProofRejected(CredentialRejected):
+    """The DPoP side of a token failed (RFC 9449 §7.1): `error` is the code of the `DPoP` challenge —
+    `invalid_dpop_proof` (missing, malformed, replayed, stale, for another URL, method, token or key),
+    `use_dpop_nonce`, or `invalid_token` (a bound token sent as Bearer, a bearer token sent as DPoP)."""
+
+    def __init__(self, message: str, *, error: str = "invalid_dpop_proof") -> None:
+        super().__init__(ErrorCode.INVALID_CREDENTIAL, message)
+        self.error = error
 
 
 class UnknownSigningKey(CredentialRejected):

@@ -2,8 +2,13 @@
 
 The algorithm is pinned to EdDSA: a token's own `alg` header never chooses how
 it is checked, so `none` and HMAC-signed-with-the-public-key are refused before
-any signature check. Claims are checked here against an explicit `now`
-(epoch seconds) rather than inside PyJWT, so the rules are visible and tested.
+any signature check. The `typ` header is `at+jwt` (RFC 9068 access tokens) or
+that of a plain JWT (admin-minted tokens, and tokens from before RFC 9068), so
+no other kind of JWT auth signs can be passed off as an access token. Claims
+are checked here against an explicit `now` (epoch seconds) rather than inside
+PyJWT, so the rules are visible and tested: `aud` must be (or contain) this
+proxy's canonical URL, `client_id` is carried when present, and `cnf.jkt`
+(RFC 9449) marks a token bound to a DPoP key.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ CLOCK_SKEW_SECONDS = 10
 """Tolerance for clocks that disagree a little between auth and this proxy."""
 MAX_KID_LENGTH = 128
 """Longer `kid`s are never waited for (auth's are short)."""
+ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt", "jwt"})
+"""Accepted `typ` headers, compared lower-case (media types are case-insensitive); no `typ` is accepted too."""
 
 _SIGNATURE_ONLY: Options = {
     "verify_signature": True,
@@ -55,6 +62,10 @@ class TokenClaims:
     jti: str
     expires_at: float
     """Epoch seconds (`exp`)."""
+    client_id: str | None = None
+    """The OAuth client the token was issued to (RFC 9068); admin-minted tokens have none."""
+    jkt: str | None = None
+    """`cnf.jkt`: the thumbprint of the DPoP key the token is bound to (RFC 9449), None for a bearer token."""
 
 
 def _invalid(message: str) -> CredentialRejected:
@@ -111,9 +122,28 @@ def check_claims(claims: Mapping[str, object], *, now: float, issuer: str, audie
         raise _invalid("token has no issue time")
     if now + CLOCK_SKEW_SECONDS < iat:
         raise _invalid("token was issued in the future")
+    client_id = claims.get("client_id")
+    if client_id is not None and (not isinstance(client_id, str) or not client_id):
+        raise _invalid("token claim client_id is not a string")
     return TokenClaims(
-        grant_id=_text(claims, "sub"), tenant_id=_text(claims, "tid"), jti=_text(claims, "jti"), expires_at=exp
+        grant_id=_text(claims, "sub"),
+        tenant_id=_text(claims, "tid"),
+        jti=_text(claims, "jti"),
+        expires_at=exp,
+        client_id=client_id,
+        jkt=_confirmation(claims),
     )
+
+
+def _confirmation(claims: Mapping[str, object]) -> str | None:
+    """`cnf.jkt`, or None without `cnf`; a confirmation this proxy cannot check (an mTLS `x5t#S256`…) refuses."""
+    cnf = claims.get("cnf")
+    if cnf is None:
+        return None
+    if not isinstance(cnf, dict) or set(cnf) != {"jkt"} or not isinstance(cnf["jkt"], str) or not cnf["jkt"]:
+        raise _invalid("token is bound by a confirmation method this proxy does not support")
+    jkt: str = cnf["jkt"]
+    return jkt
 
 
 def _plausible(token: str, *, now: float, issuer: str, audience: str) -> bool:
@@ -136,6 +166,9 @@ def verify_token(
         raise _invalid("credential is not a well-formed token") from exc
     if header.get("alg") != ALGORITHM:
         raise _invalid(f"token algorithm must be {ALGORITHM}")
+    typ = header.get("typ")
+    if typ is not None and (not isinstance(typ, str) or typ.lower() not in ACCESS_TOKEN_TYPES):
+        raise _invalid("token type must be at+jwt")
     kid = header.get("kid")
     key = keys.get(kid) if isinstance(kid, str) else None
     if key is None:

@@ -146,7 +146,7 @@ class Harness:
             readiness=readiness,
             clock=clock,
             issuer=signer.issuer,
-            audience=signer.audience,
+            resource=signer.audience,
             producer="proxy/prx_test",
             max_body_bytes=max_body_bytes,
             fresh_state_wait=fresh_state_wait,
@@ -163,14 +163,17 @@ class Harness:
         credential: str | None = None,
         headers: Iterable[tuple[bytes, bytes]] = (),
         leave_after_chunks: int | None = None,
+        scheme: str = "Bearer",
     ) -> Exchange:
-        """A request with `credential` (default: a fresh token for grt_1) as `Authorization: Bearer`."""
+        """A request with `credential` (default: a fresh token for grt_1) as `Authorization: <scheme>`."""
         credential = credential if credential is not None else self.signer.token()
-        sent = [(b"authorization", f"Bearer {credential}".encode()), *headers] if credential else list(headers)
+        sent = [(b"authorization", f"{scheme} {credential}".encode()), *headers] if credential else list(headers)
         return await call_asgi(self.edge, method, path, headers=sent, body=body, leave_after_chunks=leave_after_chunks)
 
-    async def post(self, path: str, payload: Any, **kwargs: Any) -> Exchange:
-        """A JSON POST."""
+    async def post(
+        self, path: str, payload: Any, *, headers: Iterable[tuple[bytes, bytes]] = (), **kwargs: Any
+    ) -> Exchange:
+        """A JSON POST (with `headers` besides its content type and length)."""
         body = json.dumps(payload).encode()
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-        return await self.request("POST", path, body, headers=headers, **kwargs)
+        sent = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *headers]
+        return await self.request("POST", path, body, headers=sent, **kwargs)
