@@ -10,7 +10,7 @@ from tollgate_contracts.audit import AuditEvent
 from tollgate_contracts.credentials import CredentialState, CredentialStatus
 from tollgate_contracts.envelope import Event, Message, StateEvent, is_subject_token, utcnow
 from tollgate_contracts.errors import ErrorBody, ErrorCode, ErrorDetail
-from tollgate_contracts.grants import Capability, GrantState, GrantStatus
+from tollgate_contracts.grants import BudgetPeriod, Capability, GrantState, GrantStatus
 from tollgate_contracts.ids import new_id
 from tollgate_contracts.metering import BreakerState, BreakerStatus, BudgetState, PriceState, UsageRecorded
 from tollgate_contracts.money import MICRO_PER_USD, micro_to_usd, usd_to_micro
@@ -37,6 +37,7 @@ __all__ = [
     "AuditEvent",
     "BreakerState",
     "BreakerStatus",
+    "BudgetPeriod",
     "BudgetState",
     "Capability",
     "CredentialState",

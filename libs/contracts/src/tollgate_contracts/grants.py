@@ -34,6 +34,17 @@ class GrantStatus(StrEnum):
     EXPIRED = "expired"
 
 
+class BudgetPeriod(StrEnum):
+    """Over what span a grant's budget is counted."""
+
+    TOTAL = "total"
+    """Over the grant's whole life."""
+    DAY = "day"
+    """Per UTC calendar day."""
+    MONTH = "month"
+    """Per UTC calendar month."""
+
+
 class GrantState(StateEvent):
     """The full current state of one grant."""
 
@@ -47,12 +58,19 @@ class GrantState(StateEvent):
     models: tuple[str, ...] = Field(description="Model allowlist; `*` and `?` glob patterns are allowed.")
     capabilities: tuple[Capability, ...] = Field(description="Endpoint families the grant may call.")
     budget_micro_usd: int | None = Field(default=None, ge=0, description="Spend cap in micro-dollars; none = no cap.")
+    budget_period: BudgetPeriod = Field(
+        default=BudgetPeriod.TOTAL, description="Over what span `budget_micro_usd` is counted; absent = `total`."
+    )
     max_requests: int | None = Field(default=None, ge=0, description="Total request cap; none = no cap.")
     rpm: int | None = Field(default=None, ge=1, description="Requests per minute; none = no limit.")
     tpm: int | None = Field(default=None, ge=1, description="Tokens per minute; none = no limit.")
     created_at: datetime = Field(description="When the grant was created.")
     expires_at: datetime | None = Field(default=None, description="When the grant stops working; none = never.")
     revoked_at: datetime | None = Field(default=None, description="When the grant was revoked, if it was.")
+    parent_grant_id: str | None = Field(
+        default=None,
+        description="The grant this sub-grant was exchanged from (RFC 8693); its spend counts against the parent too.",
+    )
 
     @property
     def key(self) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from tollgate_contracts import Capability
+from tollgate_contracts import BudgetPeriod, Capability
 
 DETAILS_TYPE = "tollgate_ai_access"
 """The one `authorization_details` type Tollgate understands (advertised in the server metadata)."""
@@ -29,14 +29,6 @@ __all__ = [
     "usd_text",
     "with_template",
 ]
-
-
-class BudgetPeriod(StrEnum):
-    """Over what span a budget is counted."""
-
-    TOTAL = "total"
-    DAY = "day"
-    MONTH = "month"
 
 
 class Decision(StrEnum):

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from tollgate_auth.domain.errors import GrantNotUsable, InvalidRequest
-from tollgate_contracts import Capability, ErrorCode, GrantState, GrantStatus, usd_to_micro
+from tollgate_contracts import BudgetPeriod, Capability, ErrorCode, GrantState, GrantStatus, usd_to_micro
 from tollgate_servicekit.redaction import clip
 
 PROVIDER_PATTERN = re.compile(r"[a-z][a-z0-9_-]{0,62}")
@@ -43,6 +43,9 @@ class Grant:
     expires_at: datetime | None
     revoked_at: datetime | None
     version: int
+    budget_period: BudgetPeriod = BudgetPeriod.TOTAL
+    parent_grant_id: str | None = None
+    """The grant a sub-grant was exchanged from (RFC 8693); its spend counts against the parent too."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,8 @@ class GrantRequest:
     rpm: int | None = None
     tpm: int | None = None
     expires_in_seconds: int | None = None
+    budget_period: BudgetPeriod = BudgetPeriod.TOTAL
+    parent_grant_id: str | None = None
 
 
 def parse_provider(raw: str) -> str:
@@ -174,6 +179,8 @@ def new_grant(request: GrantRequest, *, grant_id: str, tenant_id: str, now: date
         expires_at=parse_expiry(request.expires_in_seconds, now),
         revoked_at=None,
         version=1,
+        budget_period=request.budget_period,
+        parent_grant_id=request.parent_grant_id,
     )
 
 
@@ -223,4 +230,6 @@ def grant_state(grant: Grant, producer: str) -> GrantState:
         created_at=grant.created_at,
         expires_at=grant.expires_at,
         revoked_at=grant.revoked_at,
+        budget_period=grant.budget_period,
+        parent_grant_id=grant.parent_grant_id,
     )

@@ -8,12 +8,14 @@ that `grants.new_grant` validates and creates, so a consented grant obeys the ad
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 
 from tollgate_auth.domain.access import AccessDetails, BudgetPeriod, OwnerChoice, Template, usd_text, with_template
 from tollgate_auth.domain.errors import InvalidRequest, NotNarrower
 from tollgate_auth.domain.grants import (
     MAX_BUDGET_MICRO_USD,
     MAX_EXPIRES_IN_SECONDS,
+    Grant,
     GrantRequest,
     default_capabilities,
     parse_capabilities,
@@ -24,7 +26,7 @@ from tollgate_auth.domain.grants import (
 from tollgate_auth.domain.patterns import uncovered
 from tollgate_contracts import Capability, micro_to_usd
 
-__all__ = ["PERIOD_WIDTH", "grant_request_from", "narrow"]
+__all__ = ["PERIOD_WIDTH", "grant_details", "grant_request_from", "narrow"]
 
 PERIOD_WIDTH = {BudgetPeriod.TOTAL: 0, BudgetPeriod.MONTH: 1, BudgetPeriod.DAY: 2}
 """For one amount, a budget counted over the grant's life allows least and one renewed daily allows most."""
@@ -62,8 +64,13 @@ def narrow(asked: AccessDetails, choice: OwnerChoice, *, template: Template | No
     )
 
 
-def grant_request_from(details: AccessDetails, *, app_name: str | None) -> GrantRequest:
-    """The `GrantRequest` that `grants.new_grant` turns into the granted grant; provider and models required."""
+def grant_request_from(
+    details: AccessDetails, *, app_name: str | None, parent_grant_id: str | None = None
+) -> GrantRequest:
+    """The `GrantRequest` that `grants.new_grant` turns into the granted grant; provider and models required.
+
+    `parent_grant_id` names the parent of a sub-grant (token exchange, `subgrants.child_details`).
+    """
     if details.provider is None or details.models is None:
         raise InvalidRequest("provider and models: the owner must choose them before the grant can be created")
     return GrantRequest(
@@ -76,6 +83,30 @@ def grant_request_from(details: AccessDetails, *, app_name: str | None) -> Grant
         rpm=details.rpm,
         tpm=details.tpm,
         expires_in_seconds=details.expires_in_seconds,
+        budget_period=details.budget_period,
+        parent_grant_id=parent_grant_id,
+    )
+
+
+def grant_details(grant: Grant, now: datetime) -> AccessDetails:
+    """What a grant allows, as `AccessDetails` (for `details_json` in token and introspection responses).
+
+    `expires_in` counts from `now` (whole seconds, rounded down so it never reaches past the grant); a grant
+    that never expires has none. `reason` is not kept on a grant, so it is not given back.
+    """
+    expires_in = None
+    if grant.expires_at is not None:
+        expires_in = max(0, int((grant.expires_at - now).total_seconds()))
+    return AccessDetails(
+        provider=grant.provider,
+        models=grant.models,
+        capabilities=grant.capabilities,
+        budget_micro_usd=grant.budget_micro_usd,
+        budget_period=grant.budget_period,
+        max_requests=grant.max_requests,
+        rpm=grant.rpm,
+        tpm=grant.tpm,
+        expires_in_seconds=expires_in,
     )
 
 
