@@ -5,7 +5,7 @@ UV := $(PYTHON) -m uv
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: help uv sync run test test-unit test-slow lint fmt bench asyncapi nats-conf compose-check clean
+.PHONY: help uv sync chromium run test test-unit test-slow lint fmt bench asyncapi nats-conf compose-check clean
 
 help:
 	@echo "make run        start the embedded stack (NATS, four services on SQLite, mock provider)"
@@ -27,7 +27,12 @@ sync: uv
 run: sync
 	$(BIN)/tollgate-dev
 
-test: sync
+# The browser tests drive Debian's chromium (Playwright from PyPI, no browser download); CI is a clean machine, root,
+# no stdin.
+chromium:
+	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
+test: sync chromium
 	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
 
 # Unmarked tests that still start a server fail under this tier (see the root conftest.py).

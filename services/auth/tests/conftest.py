@@ -95,3 +95,59 @@ async def stream_messages(js: JetStreamContext, stream: str) -> list[dict[str, A
         if msg.data:
             found.append({"subject": msg.subject, **json.loads(msg.data)})
     return found
+
+
+# -- real HTTP and a real browser (Chromium), for the pages ------------------------------------------------------
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@asynccontextmanager
+async def serving(app: FastAPI) -> AsyncIterator[str]:
+    """Serve `app` with uvicorn on a free loopback port (its lifespan included) until ready; yields its base URL."""
+    import uvicorn
+
+    from tollgate_servicekit.testing import eventually
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
+    task = asyncio.create_task(server.serve())
+    try:
+        await eventually(lambda: server.started or task.done(), timeout=READY_TIMEOUT, what="uvicorn to listen")
+        if task.done():
+            task.result()
+        await asyncio.wait_for(app.state.runtime.wait_ready(), READY_TIMEOUT)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    """Debian's Chromium driven by Playwright (no browser download). Fails, never skips, when it is missing."""
+    import shutil
+
+    from playwright.async_api import async_playwright
+
+    path = shutil.which("chromium")
+    if path is None:
+        pytest.fail(
+            "chromium is not installed: the browser tests drive Debian's chromium package "
+            "(`apt-get install chromium`; `make test` installs it)",
+            pytrace=False,
+        )
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            await launched.close()

@@ -10,12 +10,13 @@ from importlib.metadata import version
 from fastapi import FastAPI
 
 from tollgate_auth.adapters.kek import load_signing_keyring
-from tollgate_auth.api import grants, public, tenants
+from tollgate_auth.api import grants, public, tenants, users
 from tollgate_auth.domain.errors import Conflict, InvalidRequest, NotFound
 from tollgate_auth.oauth.install import install_oauth
 from tollgate_auth.ports import Clock, Ids
 from tollgate_auth.runtime import Runtime
 from tollgate_auth.settings import Settings
+from tollgate_auth.web.routes import install_web
 from tollgate_servicekit.health import health_router
 from tollgate_servicekit.http import BodyLimit, install_error_handlers
 from tollgate_servicekit.secretfiles import resolve_secret
@@ -62,5 +63,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, ids: Ids | Non
     app.include_router(public.router)
     app.include_router(tenants.router)
     app.include_router(grants.router)
+    app.include_router(users.router)
+    install_web(app)
     install_oauth(app, runtime)
     return app

@@ -11,14 +11,17 @@ from datetime import datetime
 from typing import Protocol
 
 from tollgate_auth.domain import ApiKey, Grant, SigningKey, Tenant
+from tollgate_auth.domain.users import User, WebSession
 from tollgate_contracts import Event
 from tollgate_servicekit.clock import Clock, Ids
 
 __all__ = [
+    "AccountStore",
     "ApiKeyStore",
     "Clock",
     "GrantStore",
     "Ids",
+    "PasswordHasher",
     "Publisher",
     "Signer",
     "SigningKeyStore",
@@ -75,7 +78,43 @@ class SigningKeyStore(Protocol):
     async def list_signing_keys(self) -> list[SigningKey]: ...
 
 
-class Store(TenantStore, GrantStore, ApiKeyStore, SigningKeyStore, Protocol):
+class AccountStore(Protocol):
+    """Owner accounts and their browser sessions (`domain.users`)."""
+
+    async def add_user(self, user: User) -> None:
+        """Insert; raises `UserExists` when the email is taken (in any tenant)."""
+        ...
+
+    async def get_user(self, user_id: str) -> User | None: ...
+
+    async def user_by_email(self, email: str) -> User | None: ...
+
+    async def list_users(self, tenant_id: str | None = None) -> list[User]: ...
+
+    async def set_password_hash(self, user_id: str, password_hash: str, now: datetime) -> None: ...
+
+    async def add_web_session(self, session: WebSession) -> None: ...
+
+    async def get_web_session(self, id_hash: str) -> WebSession | None: ...
+
+    async def touch_web_session(self, id_hash: str, now: datetime) -> None: ...
+
+    async def delete_web_session(self, id_hash: str) -> None: ...
+
+    async def delete_web_sessions_before(self, created_before: datetime, seen_before: datetime) -> int: ...
+
+
+class PasswordHasher(Protocol):
+    def hash(self, password: str) -> str: ...
+
+    def verify(self, password_hash: str | None, password: str) -> bool:
+        """Whether `password` matches; None (an unknown user) costs the same time and is False."""
+        ...
+
+    def needs_rehash(self, password_hash: str) -> bool: ...
+
+
+class Store(TenantStore, GrantStore, ApiKeyStore, SigningKeyStore, AccountStore, Protocol):
     """Everything auth keeps durably."""
 
     async def ping(self) -> None:

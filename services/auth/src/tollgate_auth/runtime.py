@@ -18,9 +18,11 @@ from pydantic import SecretStr
 
 from tollgate_auth.adapters.db import SqlStore
 from tollgate_auth.adapters.oauth_store import SqlOAuthStore
+from tollgate_auth.adapters.passwords import Argon2Hasher
 from tollgate_auth.adapters.signing import Ed25519Signer
 from tollgate_auth.domain import TokenPolicy
 from tollgate_auth.domain.errors import ConfigurationError, NotReady, StoreUnavailable, Unavailable
+from tollgate_auth.domain.users import SessionPolicy
 from tollgate_auth.ports import Clock, Ids
 from tollgate_auth.service import AuthService
 from tollgate_auth.settings import Settings
@@ -81,6 +83,8 @@ class Runtime:
             ids=self.ids,
             policy=policy,
             default_tenant_name=s.default_tenant,
+            hasher=Argon2Hasher(time_cost=s.password_hash_time_cost, memory_cost=s.password_hash_memory_kib),
+            sessions=SessionPolicy(idle_seconds=s.session_idle_seconds, absolute_seconds=s.session_absolute_seconds),
         )
         startup = Startup(
             [

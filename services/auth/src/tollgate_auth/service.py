@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from tollgate_auth.accounts import Accounts
 from tollgate_auth.domain import (
     ApiKey,
     Grant,
@@ -39,7 +40,8 @@ from tollgate_auth.domain.errors import (
     TenantExists,
     TenantNotFound,
 )
-from tollgate_auth.ports import Clock, Ids, Publisher, Signer, Store
+from tollgate_auth.domain.users import SessionPolicy
+from tollgate_auth.ports import Clock, Ids, PasswordHasher, Publisher, Signer, Store
 from tollgate_auth.publishing import Outbox, Ref
 from tollgate_contracts import AuditEvent, StateEvent
 from tollgate_servicekit.redaction import clip
@@ -71,6 +73,8 @@ class AuthService:
         ids: Ids,
         policy: TokenPolicy,
         default_tenant_name: str = "default",
+        hasher: PasswordHasher | None = None,
+        sessions: SessionPolicy | None = None,
     ) -> None:
         self.store = store
         self.publisher = publisher
@@ -82,6 +86,7 @@ class AuthService:
         self._default_tenant: Tenant | None = None
         self._keys: list[SigningKey] = []
         self._outbox = Outbox(publisher)
+        self.accounts = Accounts(store, clock, ids, self._tenant, self._outbox.publish_audit, hasher, sessions)
 
     # -- start-up and resync ------------------------------------------------------------------------------------
 

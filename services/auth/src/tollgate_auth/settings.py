@@ -76,6 +76,19 @@ class Settings(BaseSettings):
     token_default_ttl_seconds: int = Field(default=900, ge=1, description="Token lifetime when none is asked for.")
     token_max_ttl_seconds: int = Field(default=86_400, ge=1, description="Longest token lifetime that may be asked.")
 
+    session_idle_seconds: int = Field(
+        default=3600, ge=60, description="A browser session ends after this long without a request (sign-in pages)."
+    )
+    session_absolute_seconds: int = Field(
+        default=43_200, ge=60, description="A browser session ends this long after sign-in, however active."
+    )
+    password_hash_time_cost: int | None = Field(
+        default=None, ge=1, description="argon2id passes (argon2-cffi's default when unset); lower only in tests."
+    )
+    password_hash_memory_kib: int | None = Field(
+        default=None, ge=64, description="argon2id memory in KiB (argon2-cffi's default, 64 MiB, when unset)."
+    )
+
     retry_interval_seconds: float = Field(
         default=2.0, gt=0, description="Pause between attempts to reach the database or bus, and between resyncs."
     )

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
 
 from tollgate_auth.domain import ApiKey, Grant, SigningKey, Tenant
 from tollgate_auth.domain.errors import ApiKeyNotFound, BusUnavailable, GrantNotFound, TenantExists
+from tollgate_auth.domain.users import User, UserExists, WebSession
 from tollgate_contracts import Event
 from tollgate_servicekit.keyring import KEY_BYTES, Kek, Keyring
 from tollgate_servicekit.redaction import clip
@@ -41,7 +44,53 @@ class RecordingPublisher:
         return [e for e in self.events if e.subject == subject]
 
 
-class InMemoryStore:
+class InMemoryAccounts:
+    """The `AccountStore` part of `InMemoryStore`: emails unique across tenants, as in the SQL store."""
+
+    users: dict[str, User]
+    web_sessions: dict[str, WebSession]
+
+    async def add_user(self, user: User) -> None:
+        if any(u.email == user.email for u in self.users.values()):
+            raise UserExists(f"a user with the email {clip(user.email)!r} already exists")
+        self.users[user.id] = user
+
+    async def get_user(self, user_id: str) -> User | None:
+        return self.users.get(user_id)
+
+    async def user_by_email(self, email: str) -> User | None:
+        return next((u for u in self.users.values() if u.email == email), None)
+
+    async def list_users(self, tenant_id: str | None = None) -> list[User]:
+        found = [u for u in self.users.values() if tenant_id is None or u.tenant_id == tenant_id]
+        return sorted(found, key=lambda u: (u.created_at, u.id))
+
+    async def set_password_hash(self, user_id: str, password_hash: str, now: datetime) -> None:
+        if user_id in self.users:
+            self.users[user_id] = replace(self.users[user_id], password_hash=password_hash, updated_at=now)
+
+    async def add_web_session(self, session: WebSession) -> None:
+        self.web_sessions[session.id_hash] = session
+
+    async def get_web_session(self, id_hash: str) -> WebSession | None:
+        return self.web_sessions.get(id_hash)
+
+    async def touch_web_session(self, id_hash: str, now: datetime) -> None:
+        if id_hash in self.web_sessions:
+            self.web_sessions[id_hash] = replace(self.web_sessions[id_hash], last_seen_at=now)
+
+    async def delete_web_session(self, id_hash: str) -> None:
+        self.web_sessions.pop(id_hash, None)
+
+    async def delete_web_sessions_before(self, created_before: datetime, seen_before: datetime) -> int:
+        sessions = self.web_sessions.items()
+        gone = [k for k, v in sessions if v.created_at < created_before or v.last_seen_at < seen_before]
+        for key in gone:
+            del self.web_sessions[key]
+        return len(gone)
+
+
+class InMemoryStore(InMemoryAccounts):
     """The `Store` port in dictionaries; same contract as the SQL store."""
 
     def __init__(self) -> None:
@@ -49,6 +98,8 @@ class InMemoryStore:
         self.grants: dict[str, Grant] = {}
         self.api_keys: dict[str, ApiKey] = {}
         self.signing_keys: dict[str, SigningKey] = {}
+        self.users: dict[str, User] = {}
+        self.web_sessions: dict[str, WebSession] = {}
 
     async def ping(self) -> None:
         return None

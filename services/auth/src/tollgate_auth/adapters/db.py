@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from tollgate_auth.adapters.accounts_db import AccountTables
 from tollgate_auth.adapters.rows import (
     api_key_of,
     api_key_values,
@@ -48,7 +49,7 @@ UPDATE_ATTEMPTS = 20
 T = TypeVar("T", Grant, ApiKey)
 
 
-class SqlStore:
+class SqlStore(AccountTables):
     """Auth's durable state in `database`. `await create()` once before use (a start-up step); `close()` when done
     (it disposes the database's engine)."""
 

@@ -77,3 +77,28 @@ class SigningKeyRow(AuthTable, table=True):
     updated_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
     not_after: datetime | None = Field(default=None, sa_type=UtcDateTime)
     version: int = Field(sa_type=BigInteger)
+
+
+class UserRow(AuthTable, table=True):
+    """An owner account. Emails are unique across tenants: sign-in asks for an email, not a tenant."""
+
+    __tablename__ = "users"
+
+    id: str = Field(primary_key=True, max_length=40)
+    tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=40)
+    email: str = Field(sa_column=Column(String(254), unique=True, nullable=False))
+    role: str = Field(max_length=16)
+    password_hash: str = Field(sa_column=Column(Text, nullable=False), repr=False)
+    created_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    updated_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+
+
+class WebSessionRow(AuthTable, table=True):
+    """A signed-in browser: the SHA-256 of its cookie's random id, never the id itself."""
+
+    __tablename__ = "web_sessions"
+
+    id_hash: str = Field(primary_key=True, max_length=64)
+    user_id: str = Field(foreign_key="users.id", index=True, max_length=40)
+    created_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    last_seen_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
