@@ -81,13 +81,18 @@ def service_env(
     }
     if service in DATABASE_SERVICES:
         settings.update(database.settings(service, paths))
+    # The URLs clients reach auth and the proxy at: auth's is the issuer (`iss`), the proxy's the resource (`aud`);
+    # each side is told both, so the tokens auth signs are the ones the proxy expects.
+    auth_url, proxy_url = f"http://127.0.0.1:{ports.auth}", f"http://127.0.0.1:{ports.proxy}"
     if service == "auth":
         settings["SIGNING_KEK_FILE"] = str(paths.signing_kek.resolve())
+        settings.update({"PUBLIC_URL": auth_url, "RESOURCE": proxy_url})
     if service == "keyvault":
         settings["KEK_FILE"] = str(paths.kek.resolve())
     if service == "proxy":
         # Usage records the bus could not take yet wait here; one spool per stack.
         settings["SPOOL_DIR"] = str((paths.home / "proxy-spool").resolve())
+        settings.update({"PUBLIC_URL": proxy_url, "ISSUER": auth_url})
     if service in ("keyvault", "proxy"):
         # The egress guard refuses loopback upstreams; the embedded stack allow-lists its own mock, and only it.
         settings["EGRESS_ALLOW"] = f"127.0.0.1:{ports.mock}"
