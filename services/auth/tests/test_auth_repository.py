@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from tollgate_auth.adapters.db import SqlStore
 from tollgate_auth.adapters.signing import Ed25519Signer
+from tollgate_auth.adapters.tables import AuthTable
 from tollgate_auth.domain import GrantRequest, new_api_key, new_grant, new_tenant, revoke, revoke_api_key
 from tollgate_auth.domain.errors import ApiKeyNotFound, GrantNotFound, TenantExists
 from tollgate_auth.testing import random_keyring
@@ -149,7 +150,8 @@ async def test_postgres_tables_live_in_the_configured_schema(pg_database):
                 text("SELECT table_name FROM information_schema.tables WHERE table_schema = :s ORDER BY 1"),
                 {"s": pg_database.schema},
             )
-            assert [r[0] for r in rows] == ["api_keys", "grants", "signing_keys", "tenants"]
+            # Every auth table (the OAuth and account ones too), and no other service's.
+            assert [r[0] for r in rows] == sorted(AuthTable.metadata.tables)
     finally:
         await store.close()
 

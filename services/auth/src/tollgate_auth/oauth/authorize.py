@@ -51,7 +51,7 @@ def layer_of(request: Request) -> OAuthLayer:
 
 def error_page(request: Request, message: str, status: int = 400) -> Response:
     """An error that must not be redirected (unknown client, unverified redirect URI): shown to the person."""
-    return render(request, "error.html", status_code=status, message=message)
+    return render(request, "error.html", status_code=status, title="This request cannot go on", detail=message)
 
 
 def answer_error(request: Request, layer: OAuthLayer, error: OAuth2Error, state: str | None) -> Response:

@@ -14,6 +14,7 @@ from tollgate_auth.oauth.metadata import server_metadata
 from tollgate_auth.oauth.registration import Registration
 from tollgate_auth.oauth.server import Answer, TollgateAuthorizationServer
 from tollgate_auth.oauth.tokens import AccessTokens
+from tollgate_servicekit.admin import matches
 
 T = TypeVar("T")
 
@@ -29,6 +30,14 @@ class OAuthLayer:
         server.register_grant(CodeGrant, [S256Only(required=True), ResourceIndicator(ctx.settings.resource)])
         server.register_endpoint(Registration(ctx, self.metadata))
         self.server = server
+
+    def registration_allowed(self, authorization: str | None) -> bool:
+        """Open registration, or the admin key as a bearer token (`registration=admin`)."""
+        if self.ctx.settings.registration == "open":
+            return True
+        scheme, _, presented = (authorization or "").partition(" ")
+        key = self.ctx.admin_key()
+        return scheme.lower() == "bearer" and key is not None and matches(presented.strip(), key)
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Run one of the server's synchronous entry points in a worker thread (see `bridge`)."""

@@ -16,7 +16,6 @@ from authlib.oauth2.rfc7591.errors import InvalidRedirectURIError
 
 from tollgate_auth.oauth.context import OAuthContext
 from tollgate_auth.oauth.models import PUBLIC, Client, digest
-from tollgate_servicekit.admin import matches
 
 DEFAULT_GRANT_TYPES = ["authorization_code", "refresh_token"]
 REDIRECT_GRANTS = {"authorization_code"}
@@ -31,14 +30,9 @@ class Registration(ClientRegistrationEndpoint):  # type: ignore[misc]
     def get_server_metadata(self) -> dict[str, Any]:
         return self._metadata
 
-    def authenticate_token(self, request: Any) -> str | None:
-        if self.ctx.settings.registration == "open":
-            return "anonymous"
-        scheme, _, presented = (request.headers.get("authorization") or "").partition(" ")
-        key = self.ctx.admin_key()
-        if scheme.lower() != "bearer" or key is None or not matches(presented.strip(), key):
-            return None
-        return "admin"
+    def authenticate_token(self, request: Any) -> str:
+        # The route has already checked the admin key when registration is admin-only (`OAuthLayer`).
+        return "checked"
 
     def extract_client_metadata(self, request: Any) -> dict[str, Any]:
         metadata: dict[str, Any] = super().extract_client_metadata(request)

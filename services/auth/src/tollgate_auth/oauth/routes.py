@@ -31,6 +31,11 @@ async def authorization_server_metadata(request: Request) -> JSONResponse:
 async def register_client(request: Request) -> Response:
     """RFC 7591 dynamic client registration (JSON client metadata in, the client's id and metadata out)."""
     layer = layer_of(request)
+    if not layer.registration_allowed(request.headers.get("authorization")):
+        # RFC 7591 §3 with an initial access token: an RFC 6750 answer (the admin key is that token).
+        body = {"error": "invalid_token", "error_description": "registration here needs the admin key as a bearer"}
+        headers = {**NO_STORE, "WWW-Authenticate": 'Bearer error="invalid_token"'}
+        return JSONResponse(body, status_code=401, headers=headers)
     try:
         data: Any = json.loads(await request.body() or b"null")
     except ValueError:
