@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from tollgate_cli.commands import credentials, grants, status, tokens, usage
+from tollgate_cli.commands import credentials, grants, status, tokens, usage, users
 from tollgate_cli.config import Flags
 from tollgate_cli.errors import CliError
 
@@ -52,6 +52,7 @@ app = typer.Typer(
 app.add_typer(grants.app, name="grant")
 app.add_typer(tokens.app, name="token")
 app.add_typer(credentials.app, name="credential")
+app.add_typer(users.app, name="user")
 app.command("usage")(usage.usage)
 app.command("status")(status.status)
 
