@@ -37,13 +37,9 @@ def read_headers(raw: Iterable[tuple[bytes, bytes]]) -> RequestHeaders:
         if name == b"authorization":
             scheme, _, rest = value.decode("latin-1").partition(" ")
             scheme = scheme.lower()
-            if scheme in ("bearer", "dpop") and rest.strip():
-                bearer = rest.strip()
+            if (scheme == "bearer" or scheme == "dpop") and (token := rest.strip()):
+                bearer = token
                 result.dpop = scheme == "dpop"
-        elif name == b"dpop":
-            if result.proofs is None:
-                result.proofs = []
-            result.proofs.append(value.decode("latin-1").strip())
         elif name == b"x-api-key":
             api_key = value.decode("latin-1").strip() or None
         elif name == b"content-length":
@@ -51,6 +47,10 @@ def read_headers(raw: Iterable[tuple[bytes, bytes]]) -> RequestHeaders:
                 result.content_length = int(value)
             except ValueError:
                 raise InvalidRequest("Content-Length is not a number") from None
+        elif name == b"dpop":
+            if result.proofs is None:
+                result.proofs = []
+            result.proofs.append(value.decode("latin-1").strip())
         else:
             passed = PASSED_THROUGH.get(name)
             if passed is not None:
