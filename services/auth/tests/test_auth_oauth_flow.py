@@ -20,7 +20,7 @@ from authlib.integrations.httpx_client import AsyncOAuth2Client, OAuthError
 
 from tollgate_auth.app import create_app
 
-from .conftest import last_state, running
+from .conftest import last_state, running, stream_messages
 
 PUBLIC_URL = "http://127.0.0.1:8081"
 RESOURCE = "http://127.0.0.1:8080"
@@ -190,3 +190,36 @@ async def test_a_denial_redirects_access_denied_with_iss(flow: Flow) -> None:
         answer = query(location)
         assert (answer["error"], answer["state"], answer["iss"]) == ("access_denied", client.state, PUBLIC_URL)
         assert "code" not in answer
+
+
+async def test_refresh_rotates_and_a_reused_refresh_token_kills_the_family(flow: Flow, js) -> None:
+    registered = await register(flow)
+    verifier = generate_token(48)
+    async with flow.oauth_client(registered["client_id"]) as client:
+        location = await authorize(flow, client, verifier, decision="approve")
+        first = await client.fetch_token(
+            flow.meta["token_endpoint"], authorization_response=location, code_verifier=verifier
+        )
+        assert first["refresh_token"].startswith("tgr_")
+        second = await client.refresh_token(flow.meta["token_endpoint"], refresh_token=first["refresh_token"])
+        assert second["refresh_token"] != first["refresh_token"]
+        assert (second["grant_id"], second["authorization_details"]) == (
+            first["grant_id"],
+            first["authorization_details"],
+        )
+        with pytest.raises(OAuthError) as reused:
+            await client.refresh_token(flow.meta["token_endpoint"], refresh_token=first["refresh_token"])
+        assert reused.value.error == "invalid_grant"
+        # The family is dead: the newest refresh token no longer works either.
+        with pytest.raises(OAuthError) as dead:
+            await client.refresh_token(flow.meta["token_endpoint"], refresh_token=second["refresh_token"])
+        assert dead.value.error == "invalid_grant"
+
+    jtis = [jwt.decode(t["access_token"], options={"verify_signature": False})["jti"] for t in (first, second)]
+    for jti in jtis:
+        revoked = await last_state(js, "TG_REVOKED_TOKENS", f"token.revoked.v1.{jti}")
+        assert (revoked["grant_id"], revoked["producer"]) == (first["grant_id"], "auth")
+    # Every presentation of a dead token is audited (and announces the live access tokens again).
+    audit = [m for m in await stream_messages(js, "TG_AUDIT") if m.get("action") == "refresh_token.reused"]
+    assert [a["target_id"] for a in audit] == [first["grant_id"]] * 2
+    assert sorted(audit[0]["details"]["revoked_jtis"]) == sorted(jtis)

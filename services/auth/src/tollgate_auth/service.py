@@ -43,7 +43,7 @@ from tollgate_auth.domain.errors import (
 from tollgate_auth.domain.users import SessionPolicy
 from tollgate_auth.ports import Clock, Ids, PasswordHasher, Publisher, Signer, Store
 from tollgate_auth.publishing import Outbox, Ref
-from tollgate_contracts import AuditEvent, StateEvent
+from tollgate_contracts import AuditEvent, StateEvent, TokenRevoked
 from tollgate_servicekit.redaction import clip
 
 log = logging.getLogger(__name__)
@@ -245,6 +245,21 @@ class AuthService:
     async def record_token(self, grant_id: str, tenant_id: str, details: dict[str, Any]) -> None:
         """The `token.issued` audit event of a token minted elsewhere (the OAuth token endpoint)."""
         await self._outbox.publish_audit(self._audit("token.issued", grant_id, tenant_id, details))
+
+    async def revoke_tokens(
+        self, grant_id: str, tenant_id: str, tokens: list[tuple[str, datetime]], action: str, details: dict[str, Any]
+    ) -> None:
+        """Publish `TokenRevoked` for each (jti, expiry) still live, each acknowledged (else `BusUnavailable`;
+        publishing again is harmless), then the audit event `action`."""
+        now = self.clock.now()
+        live = [(jti, expires) for jti, expires in tokens if expires > now]
+        for jti, expires in live:
+            revoked = TokenRevoked(
+                producer=PRODUCER, occurred_at=now, state_version=1, jti=jti, grant_id=grant_id, expires_at=expires
+            )
+            await self.publisher.publish(revoked)
+        audit = self._audit(action, grant_id, tenant_id, {**details, "revoked_jtis": [jti for jti, _ in live]})
+        await self._outbox.publish_audit(audit)
 
     def jwks(self) -> dict[str, list[dict[str, str]]]:
         return jwks(self._keys, self.clock.now())

@@ -70,6 +70,9 @@ class Settings(BaseSettings):
         default=False, description="Allow client metadata documents on loopback http URLs (tests only)."
     )
     authorization_code_ttl_seconds: int = Field(default=60, ge=1, le=600, description="Lifetime of a code.")
+    refresh_token_ttl_seconds: int = Field(
+        default=30 * 86_400, ge=60, description="Refresh token lifetime (rotated on each use; never past its grant)."
+    )
     pending_request_ttl_seconds: int = Field(
         default=600, ge=1, description="How long an authorization request waits for the owner's decision."
     )

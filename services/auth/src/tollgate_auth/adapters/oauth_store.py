@@ -11,15 +11,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import CursorResult, delete, update
-from sqlmodel import col
+from sqlmodel import col, select
 
 from tollgate_auth.adapters.oauth_tables import (
     AuthorizationCodeRow,
     OAuthClientRow,
     PendingRequestRow,
     PushedRequestRow,
+    RefreshTokenRow,
 )
-from tollgate_auth.oauth.models import AuthorizationCode, Client
+from tollgate_auth.oauth.models import AuthorizationCode, Client, RefreshToken, Taken
 from tollgate_servicekit.sql import Database
 
 PENDING = "pending"
@@ -165,3 +166,46 @@ class SqlOAuthStore:
                 update(PendingRequestRow).where(col(PendingRequestRow.id) == request_id).values(grant_id=grant_id)
             )
             await s.commit()
+
+    # -- refresh tokens ------------------------------------------------------------------------------------------
+
+    async def add_refresh(self, token: RefreshToken) -> None:
+        async with self._session() as s:
+            s.add(RefreshTokenRow(**token.__dict__))
+            await s.commit()
+
+    async def take_refresh(self, token_hash: str, now: datetime) -> Taken:
+        """Rotate: the token, marked used, on its first use while live; on a later use, the family it betrays."""
+        async with self._session() as s:
+            result = await s.exec(
+                update(RefreshTokenRow)
+                .where(
+                    col(RefreshTokenRow.token_hash) == token_hash,
+                    col(RefreshTokenRow.used_at).is_(None),
+                    col(RefreshTokenRow.revoked_at).is_(None),
+                    col(RefreshTokenRow.expires_at) > now,
+                )
+                .values(used_at=now)
+            )
+            won = isinstance(result, CursorResult) and result.rowcount == 1
+            await s.commit()
+            row = await s.get(RefreshTokenRow, token_hash)
+        if row is None:
+            return Taken(None)
+        if won:
+            return Taken(RefreshToken(**row.model_dump(exclude={"used_at", "revoked_at"})))
+        # Used (or revoked with its family) before: someone replays it. An expired, unused one is just expired.
+        betrayed = row.used_at is not None or row.revoked_at is not None
+        return Taken(None, row.family_id if betrayed else None)
+
+    async def revoke_family(self, family_id: str, now: datetime) -> list[RefreshToken]:
+        """Revoke every token of the family; returns them all (their access tokens still live are the caller's)."""
+        async with self._session() as s:
+            await s.exec(
+                update(RefreshTokenRow)
+                .where(col(RefreshTokenRow.family_id) == family_id, col(RefreshTokenRow.revoked_at).is_(None))
+                .values(revoked_at=now)
+            )
+            await s.commit()
+            rows = await s.exec(select(RefreshTokenRow).where(col(RefreshTokenRow.family_id) == family_id))
+            return [RefreshToken(**r.model_dump(exclude={"used_at", "revoked_at"})) for r in rows]

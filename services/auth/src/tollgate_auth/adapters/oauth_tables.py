@@ -75,3 +75,23 @@ class PendingRequestRow(AuthTable, table=True):
     created_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
     expires_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
     decided_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class RefreshTokenRow(AuthTable, table=True):
+    """A refresh token (its SHA-256), the family it was rotated within, and the access token issued beside it (so
+    a family can be revoked with its live access tokens)."""
+
+    __tablename__ = "oauth_refresh_tokens"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    family_id: str = Field(index=True, max_length=40)
+    client_id: str = Field(sa_column=Column(String(CLIENT_ID_LENGTH), nullable=False))
+    grant_id: str = Field(index=True, max_length=40)
+    tenant_id: str = Field(max_length=40)
+    scope: str = Field(default="", sa_column=Column(Text, nullable=False))
+    access_jti: str = Field(max_length=64)
+    access_expires_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    created_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    expires_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    used_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)

@@ -183,6 +183,8 @@ async def _answer(
     if grant_request is not None:
         created = await layer.ctx.service().create_grant(grant_request, owner.tenant_id)
         await layer.ctx.store().set_request_grant(stored.id, created.id)
-        user = GrantUser(created.id, created.tenant_id, [granted_details(created)], created.expires_at)
+        user = GrantUser(
+            created.id, created.tenant_id, [granted_details(created, layer.ctx.clock.now())], created.expires_at
+        )
     answer = await layer.run(layer.server.create_authorization_response, captured, user, grant)
     return to_response(answer)

@@ -3,32 +3,21 @@ a grant's as the token response returns them."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from tollgate_auth.domain import Grant
 from tollgate_auth.domain.authorization_details import parse_authorization_details
-from tollgate_auth.domain.consent import DETAILS_TYPE, AccessDetails, usd_text
+from tollgate_auth.domain.consent import AccessDetails, details_json
 from tollgate_auth.domain.errors import InvalidAuthorizationDetails
+from tollgate_auth.domain.narrowing import grant_details
 from tollgate_auth.oauth.errors import InvalidAuthorizationDetailsError
 
 
-def granted_details(grant: Grant) -> dict[str, Any]:
+def granted_details(grant: Grant, now: datetime) -> dict[str, Any]:
     """The granted entry: what the owner approved (after narrowing), as the app may read it back."""
-    entry: dict[str, Any] = {
-        "type": DETAILS_TYPE,
-        "provider": grant.provider,
-        "models": list(grant.models),
-        "capabilities": [c.value for c in grant.capabilities],
-    }
-    if grant.budget_micro_usd is not None:
-        entry["budget"] = {"amount": usd_text(grant.budget_micro_usd), "currency": "USD", "period": "total"}
-    for name in ("max_requests", "rpm", "tpm"):
-        value = getattr(grant, name)
-        if value is not None:
-            entry[name] = value
-    if grant.expires_at is not None:
-        entry["expires_at"] = grant.expires_at.isoformat()
-    return entry
+    [entry] = details_json(grant_details(grant, now))
+    return dict(entry)
 
 
 def asked_details(params: dict[str, str]) -> AccessDetails:

@@ -3,6 +3,8 @@
 - `CodeGrant`: RFC 6749 §4.1 authorization code; codes are stored hashed and taken once (a second exchange,
   or one after the code's short life, is `invalid_grant`); the token response adds `grant_id` and the granted
   `authorization_details` (RFC 9396 §7).
+- `RefreshGrant`: RFC 6749 §6, opaque refresh tokens stored hashed and rotated on every use; a reused one
+  revokes its family and the family's live access tokens.
 - `S256Only`: RFC 7636 with `S256` required of every client (OAuth 2.1; `plain` is refused).
 - `ResourceIndicator`: RFC 8707 — a `resource` other than the proxy's canonical URL is `invalid_target`.
 """
@@ -20,7 +22,7 @@ from tollgate_auth.domain.errors import GrantNotFound
 from tollgate_auth.oauth.context import OAuthContext
 from tollgate_auth.oauth.details import granted_details
 from tollgate_auth.oauth.errors import InvalidTargetError
-from tollgate_auth.oauth.models import AuthorizationCode, GrantUser, digest
+from tollgate_auth.oauth.models import AuthorizationCode, GrantUser, RefreshToken, digest
 from tollgate_contracts import GrantStatus
 
 S256 = "S256"
@@ -97,19 +99,69 @@ class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
         return None
 
     def authenticate_user(self, authorization_code: AuthorizationCode) -> GrantUser | None:
-        """The grant the code was issued for, if it is still active (revoked meanwhile: `invalid_grant`)."""
-        ctx = ctx_of(self)
-        try:
-            grant = ctx.bridge.wait(ctx.service().get_grant(authorization_code.grant_id))
-        except GrantNotFound:
-            return None
-        if grant.status is not GrantStatus.ACTIVE or (grant.expires_at and grant.expires_at <= ctx.clock.now()):
-            return None
-        return GrantUser(grant.id, grant.tenant_id, [granted_details(grant)], grant.expires_at)
+        return grant_user(ctx_of(self), authorization_code.grant_id)
 
     def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
-        status, token, headers = super().create_token_response()
-        user: GrantUser = self.request.user
-        token["grant_id"] = user.grant_id
-        token["authorization_details"] = user.authorization_details
-        return status, token, headers
+        return with_grant(self, super().create_token_response())
+
+
+def grant_user(ctx: OAuthContext, grant_id: str) -> GrantUser | None:
+    """The grant behind a code or refresh token, if it is still active (revoked or expired: `invalid_grant`)."""
+    try:
+        grant = ctx.bridge.wait(ctx.service().get_grant(grant_id))
+    except GrantNotFound:
+        return None
+    now = ctx.clock.now()
+    if grant.status is not GrantStatus.ACTIVE or (grant.expires_at and grant.expires_at <= now):
+        return None
+    return GrantUser(grant.id, grant.tenant_id, [granted_details(grant, now)], grant.expires_at)
+
+
+Answer = tuple[int, dict[str, Any], list[tuple[str, str]]]
+
+
+def with_grant(grant: Any, answer: Answer) -> Answer:
+    """The token response with `grant_id` and the granted `authorization_details` (RFC 9396 §7)."""
+    status, token, headers = answer
+    user: GrantUser = grant.request.user
+    token["grant_id"] = user.grant_id
+    token["authorization_details"] = user.authorization_details
+    return status, token, headers
+
+
+class RefreshGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
+    """RFC 6749 §6 with rotation on every use (RFC 9700 §4.14.2): presenting a used refresh token revokes its
+    whole family and the family's live access tokens (`TokenRevoked` on the bus, an audit event), and is
+    `invalid_grant`."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    INCLUDE_NEW_REFRESH_TOKEN = True
+
+    def authenticate_refresh_token(self, refresh_token: str) -> RefreshToken | None:
+        ctx = ctx_of(self)
+        store = ctx.store()
+        taken = ctx.bridge.wait(store.take_refresh(digest(refresh_token), ctx.clock.now()))
+        if taken.reused_family is not None:
+            ctx.bridge.wait(revoke_family(ctx, taken.reused_family, "refresh_token.reused"))
+        return taken.token
+
+    def authenticate_user(self, refresh_token: RefreshToken) -> GrantUser | None:
+        return grant_user(ctx_of(self), refresh_token.grant_id)
+
+    def revoke_old_credential(self, refresh_token: RefreshToken) -> None:
+        # Already marked used when it was taken; a second presentation is a reuse.
+        return None
+
+    def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
+        return with_grant(self, super().create_token_response())
+
+
+async def revoke_family(ctx: OAuthContext, family_id: str, action: str) -> None:
+    """Revoke a refresh-token family and announce its live access tokens revoked."""
+    tokens = await ctx.store().revoke_family(family_id, ctx.clock.now())
+    if not tokens:
+        return
+    first = tokens[0]
+    live = [(t.access_jti, t.access_expires_at) for t in tokens]
+    details = {"family_id": family_id, "client_id": first.client_id}
+    await ctx.service().revoke_tokens(first.grant_id, first.tenant_id, live, action, details)

@@ -9,7 +9,7 @@ from authlib.oauth2.rfc6749.errors import OAuth2Error
 from starlette.responses import Response
 
 from tollgate_auth.oauth.context import OAuthContext
-from tollgate_auth.oauth.grants import CodeGrant, ResourceIndicator, S256Only
+from tollgate_auth.oauth.grants import CodeGrant, RefreshGrant, ResourceIndicator, S256Only
 from tollgate_auth.oauth.metadata import server_metadata
 from tollgate_auth.oauth.registration import Registration
 from tollgate_auth.oauth.server import Answer, TollgateAuthorizationServer
@@ -28,6 +28,7 @@ class OAuthLayer:
         server = TollgateAuthorizationServer(ctx)
         server.register_token_generator("default", AccessTokens(ctx))
         server.register_grant(CodeGrant, [S256Only(required=True), ResourceIndicator(ctx.settings.resource)])
+        server.register_grant(RefreshGrant, [ResourceIndicator(ctx.settings.resource)])
         server.register_endpoint(Registration(ctx, self.metadata))
         self.server = server
 

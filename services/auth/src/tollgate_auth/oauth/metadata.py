@@ -21,7 +21,7 @@ PAR = "/oauth/par"
 JWKS = "/.well-known/jwks.json"
 WELL_KNOWN = "/.well-known/oauth-authorization-server"
 
-GRANT_TYPES = ["authorization_code"]
+GRANT_TYPES = ["authorization_code", "refresh_token"]
 AUTH_METHODS = ["none", "client_secret_basic", "client_secret_post"]
 
 

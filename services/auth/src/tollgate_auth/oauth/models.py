@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, ClientMixin
+from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, ClientMixin, TokenMixin
 
 PUBLIC = "none"
 """`token_endpoint_auth_method` of a public client (no secret): it must use PKCE S256."""
@@ -135,3 +135,43 @@ class AuthorizationCode(AuthorizationCodeMixin):  # type: ignore[misc]
 
     def get_scope(self) -> str:
         return self.scope
+
+
+@dataclass(frozen=True)
+class RefreshToken(TokenMixin):  # type: ignore[misc]
+    """A stored refresh token (never its value: its hash)."""
+
+    token_hash: str
+    family_id: str
+    client_id: str
+    grant_id: str
+    tenant_id: str
+    scope: str
+    access_jti: str
+    access_expires_at: datetime
+    created_at: datetime
+    expires_at: datetime
+
+    def check_client(self, client: ClientMixin) -> bool:
+        return bool(client.get_client_id() == self.client_id)
+
+    def get_scope(self) -> str:
+        return self.scope
+
+    def get_expires_in(self) -> int:
+        return int((self.expires_at - self.created_at).total_seconds())
+
+    def is_expired(self) -> bool:
+        # Expiry is checked when the token is taken from the store (with the service's clock).
+        return False
+
+    def is_revoked(self) -> bool:
+        return False
+
+
+@dataclass(frozen=True)
+class Taken:
+    """What presenting a refresh token found: the token (first use), or the family it betrays (reuse)."""
+
+    token: RefreshToken | None
+    reused_family: str | None = None

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import jwt
 from authlib.common.encoding import json_dumps
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc6749 import AuthorizationServer, OAuth2Error
 from authlib.oauth2.rfc9207 import IssuerParameter
 
 from tollgate_auth.oauth.context import OAuthContext
-from tollgate_auth.oauth.models import Client
+from tollgate_auth.oauth.models import Client, GrantUser, RefreshToken, digest
 
 
 @dataclass
@@ -66,7 +68,31 @@ class TollgateAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         return self.ctx.bridge.wait(self.ctx.store().get_client(client_id))
 
     def save_token(self, token: dict[str, Any], request: Any) -> None:
-        # Access tokens are JWTs (never stored); refresh tokens are saved by their grant.
+        """Access tokens are JWTs (never stored); a refresh token is stored hashed, in the family of the one it
+        replaces (or a new family, from a code), with the jti of the access token issued beside it."""
+        if "refresh_token" not in token:
+            return None
+        ctx = self.ctx
+        previous: RefreshToken | None = request.refresh_token
+        claims = jwt.decode(token["access_token"], options={"verify_signature": False})
+        now = ctx.clock.now()
+        user: GrantUser = request.user
+        expires = now + timedelta(seconds=ctx.settings.refresh_token_ttl_seconds)
+        if user.expires_at is not None:
+            expires = min(expires, user.expires_at)
+        stored = RefreshToken(
+            token_hash=digest(token["refresh_token"]),
+            family_id=previous.family_id if previous else ctx.ids.new_id("rtf"),
+            client_id=request.client.get_client_id(),
+            grant_id=user.grant_id,
+            tenant_id=user.tenant_id,
+            scope=token.get("scope") or "",
+            access_jti=claims["jti"],
+            access_expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+            created_at=now,
+            expires_at=expires,
+        )
+        ctx.bridge.wait(ctx.store().add_refresh(stored))
         return None
 
     def create_oauth2_request(self, request: Any) -> Any:

@@ -7,6 +7,7 @@ and one signer for the admin path (`tollgate token mint`) and the OAuth path kee
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 from typing import Any
 
@@ -16,15 +17,21 @@ from tollgate_auth.oauth.context import OAuthContext
 from tollgate_auth.oauth.models import GrantUser
 
 ACCESS_TOKEN_TYPE = "at+jwt"
+REFRESH_PREFIX = "tgr_"
 
 
 class AccessTokens(JWTBearerTokenGenerator):  # type: ignore[misc]
     def __init__(self, ctx: OAuthContext) -> None:
         super().__init__(issuer=ctx.issuer, alg="EdDSA", expires_generator=self._expires_in)
+        self.refresh_token_generator = self._refresh_token
         self.ctx = ctx
 
     def _expires_in(self, client: Any, grant_type: str) -> int:
         return self.ctx.settings.token_default_ttl_seconds
+
+    def _refresh_token(self, **_: Any) -> str:
+        # Opaque, 256 bits; only its SHA-256 is stored.
+        return REFRESH_PREFIX + secrets.token_urlsafe(32)
 
     def access_token_generator(self, client: Any, grant_type: str, user: GrantUser, scope: str | None) -> str:
         ctx = self.ctx
