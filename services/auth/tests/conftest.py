@@ -111,13 +111,14 @@ CHROMIUM_ARGS = [
 
 
 @asynccontextmanager
-async def serving(app: FastAPI) -> AsyncIterator[str]:
-    """Serve `app` with uvicorn on a free loopback port (its lifespan included) until ready; yields its base URL."""
+async def serving(app: FastAPI, port: int = 0) -> AsyncIterator[str]:
+    """Serve `app` with uvicorn on 127.0.0.1 (a free port unless given; its lifespan included) until ready; yields
+    its base URL."""
     import uvicorn
 
     from tollgate_servicekit.testing import eventually
 
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
     task = asyncio.create_task(server.serve())
     try:
         await eventually(lambda: server.started or task.done(), timeout=READY_TIMEOUT, what="uvicorn to listen")
