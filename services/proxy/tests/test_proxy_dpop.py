@@ -10,7 +10,7 @@ import pytest
 from joserfc import jwk
 
 from tollgate_contracts import ErrorCode
-from tollgate_proxy.domain.dpop import Presentation, ProofPolicy, ReplayCache
+from tollgate_proxy.domain.dpop import Nonces, Presentation, ProofPolicy, ReplayCache
 from tollgate_proxy.domain.errors import ProofRejected, Unavailable
 from tollgate_proxy.testing import Answer, Exchange, Harness
 from tollgate_proxy.testing.provider import completion
@@ -141,6 +141,29 @@ async def test_the_anthropic_dialect_refuses_a_bound_token_in_its_own_shape(harn
     assert answer.status == 401
     assert answer.json()["type"] == "error" and answer.json()["error"]["type"] == "authentication_error"
     dpop_challenge(answer)
+
+
+async def test_with_nonces_required_the_refusal_hands_out_the_nonce_to_use(app_key: jwk.Key) -> None:
+    harness = Harness.build(proofs=ProofPolicy(public_url="http://127.0.0.1:8080", nonces=Nonces(b"k" * 32, 300)))
+    token = bound_token(harness, app_key)
+    asked = await call(harness, token, proof(harness, app_key, token))
+    assert asked.status == 401
+    assert 'DPoP error="use_dpop_nonce"' in dpop_challenge(asked)
+    nonce = asked.headers["dpop-nonce"]
+    assert (await call(harness, token, proof(harness, app_key, token, nonce=nonce))).status == 200
+    harness.clock.advance(600)  # two windows later the nonce is no longer accepted
+    token = bound_token(harness, app_key, exp=int(harness.clock.time()) + 900)
+    late = await call(harness, token, proof(harness, app_key, token, nonce=nonce, iat=int(harness.clock.time())))
+    assert 'DPoP error="use_dpop_nonce"' in dpop_challenge(late)
+    assert late.headers["dpop-nonce"] != nonce
+
+
+def test_nonces_are_accepted_for_their_window_and_the_next() -> None:
+    nonces, other = Nonces(b"a" * 32, period=60), Nonces(b"b" * 32, period=60)
+    first = nonces.current(1000.0)
+    assert first in nonces.accepted(1019.0) and first in nonces.accepted(1079.0)
+    assert first not in nonces.accepted(1080.0)
+    assert nonces.current(1019.0) == first != other.current(1000.0)
 
 
 # --- the policy and its replay cache, without a request -------------------------------------------------------

@@ -32,6 +32,7 @@ def metadata_url(stack: Any) -> str:
 async def test_the_metadata_document_is_served_over_http(resource: Any) -> None:
     async with httpx.AsyncClient() as client:
         answer = await client.get(metadata_url(resource))
+        assert (await client.head(metadata_url(resource))).status_code == 200
     assert answer.status_code == 200
     assert answer.headers["cache-control"].startswith("public")
     assert answer.json()["resource"] == resource.url
@@ -100,3 +101,25 @@ async def test_a_dpop_bound_token_works_over_http_and_a_replay_does_not(resource
         completion = await sdk.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
         assert completion.choices[0].message.content == resource.REPLY
     assert "DPoP" not in str(resource.provider.seen[-1]["headers"])
+
+
+async def test_a_required_nonce_comes_with_the_refusal_over_http(bare_stack: Any) -> None:
+    bare_stack.signer.audience = bare_stack.url
+    await bare_stack.populate()
+    await bare_stack.start_proxy(public_url=bare_stack.url, dpop_require_nonce=True, dpop_nonce_secret="s" * 32)
+    key = jwk.generate_key("EC", "P-256")
+    claims = bare_stack.signer.claims(bare_stack.OPENAI_GRANT, bare_stack.TENANT, cnf={"jkt": key.thumbprint()})
+    token = bare_stack.signer.sign(claims)
+    url = f"{bare_stack.url}/v1/chat/completions"
+    body = {"model": "gpt-4o-mini", "messages": MESSAGES}
+
+    def headers(nonce: str | None = None) -> dict[str, str]:
+        proof = sign_proof(key, method="POST", url=url, access_token=token, nonce=nonce)
+        return {"Authorization": f"DPoP {token}", "DPoP": proof}
+
+    async with httpx.AsyncClient() as client:
+        asked = await client.post(url, json=body, headers=headers())
+        assert asked.status_code == 401
+        assert 'DPoP error="use_dpop_nonce"' in asked.headers["www-authenticate"]
+        answered = await client.post(url, json=body, headers=headers(asked.headers["dpop-nonce"]))
+        assert answered.status_code == 200, answered.text

@@ -7,6 +7,7 @@ answers HTTP once it is built (`api.edge.starting` before).
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from tollgate_proxy.adapters.upstream import Upstream
 from tollgate_proxy.adapters.usage_publisher import UsagePublisher
 from tollgate_proxy.api.asgi import Receive, Scope, Send
 from tollgate_proxy.api.edge import Edge, starting
+from tollgate_proxy.domain.dpop import Nonces, ProofPolicy, ReplayCache
 from tollgate_proxy.domain.ratelimit import RateLimiter
 from tollgate_proxy.policy_cache import PolicyCache
 from tollgate_proxy.readiness import Readiness
@@ -88,8 +90,12 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
         producer=f"proxy/{settings.proxy_id}",
         max_body_bytes=settings.max_body_bytes,
         fresh_state_wait=settings.fresh_state_wait_seconds,
-        dpop_max_age=settings.dpop_proof_max_age_seconds,
-        dpop_max_proofs=settings.dpop_max_remembered_proofs,
+        proofs=ProofPolicy(
+            public_url=settings.public_url,
+            max_age=settings.dpop_proof_max_age_seconds,
+            replay=ReplayCache(settings.dpop_max_remembered_proofs),
+            nonces=_nonces(settings),
+        ),
     )
     await upstream.start()
     try:
@@ -110,6 +116,13 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
         await upstream.close()
         await bus.close()
         logger.info("proxy stopped")
+
+
+def _nonces(settings: Settings) -> Nonces | None:
+    if not settings.dpop_require_nonce:
+        return None
+    secret = settings.dpop_nonce_secret
+    return Nonces(secret.get_secret_value().encode() if secret is not None else secrets.token_bytes(32))
 
 
 class ProxyApp:

@@ -24,7 +24,7 @@ from tollgate_contracts import Capability, CredentialState, ErrorCode, GrantStat
 from tollgate_proxy.authenticator import Authenticator, Principal
 from tollgate_proxy.domain.challenges import challenges, resource_metadata
 from tollgate_proxy.domain.dialects import Dialect, rate_limit_headers
-from tollgate_proxy.domain.dpop import BEARER, Presentation, ProofPolicy, ReplayCache
+from tollgate_proxy.domain.dpop import BEARER, Presentation, ProofPolicy
 from tollgate_proxy.domain.errors import (
     CredentialRejected,
     Forbidden,
@@ -99,11 +99,10 @@ class ProxyService:
         max_body_bytes: int,
         fresh_state_wait: float = 2.0,
         limiter: RateLimiter | None = None,
-        dpop_max_age: float = 60.0,
-        dpop_max_proofs: int = 100_000,
+        proofs: ProofPolicy | None = None,
     ) -> None:
         self._policy = policy
-        self._proofs = ProofPolicy(public_url=resource, max_age=dpop_max_age, replay=ReplayCache(dpop_max_proofs))
+        self._proofs = proofs if proofs is not None else ProofPolicy(public_url=resource)
         self._authenticator = Authenticator(policy, issuer=issuer, audience=resource, proofs=self._proofs)
         self._resource = resource
         self._metadata = resource_metadata(public_url=resource, issuer=issuer, dpop_algorithms=self._proofs.algorithms)

@@ -36,6 +36,14 @@ class Settings(BaseSettings):
     dpop_proof_max_age_seconds: float = Field(
         default=60.0, gt=0, le=600, description="How old a DPoP proof's `iat` may be (its `jti` is remembered as long)."
     )
+    dpop_require_nonce: bool = Field(
+        default=False, description="Whether DPoP proofs must carry a server nonce (RFC 9449 §8; `DPoP-Nonce`)."
+    )
+    dpop_nonce_secret: SecretStr | None = Field(
+        default=None,
+        description="Key of the server nonces; give every replica the same one so each accepts the others' "
+        "(random per replica when unset).",
+    )
     dpop_max_remembered_proofs: int = Field(
         default=100_000, ge=1, description="Bound of this replica's DPoP replay cache (`jti`s of recent proofs)."
     )

@@ -10,7 +10,8 @@ of Tollgate finds the authorization server from the refusal alone (RFC 9728
 
 The first when no credential came (RFC 6750 §3.1: no error code then), the
 second when one came and was refused, the third beside a plain Bearer
-challenge when the DPoP side failed (RFC 9449 §7.1). The JSON error bodies the
+challenge when the DPoP side failed (RFC 9449 §7.1; with `error="use_dpop_nonce"`
+a `DPoP-Nonce` header carries the nonce to use). The JSON error bodies the
 SDKs parse stay as they are (`domain.dialects`).
 """
 
@@ -56,7 +57,10 @@ def challenges(error: CredentialRejected, *, public_url: str, dpop_algorithms: S
             f"DPoP error={_quoted(error.error)}, error_description={_quoted(error.message)}, "
             f"algs={_quoted(' '.join(dpop_algorithms))}"
         )
-        return [(b"www-authenticate", bearer.encode()), (b"www-authenticate", dpop.encode())]
+        headers = [(b"www-authenticate", bearer.encode()), (b"www-authenticate", dpop.encode())]
+        if error.nonce is not None:
+            headers.append((b"dpop-nonce", error.nonce.encode()))
+        return headers
     if error.presented:
         bearer += f', error="invalid_token", error_description={_quoted(error.message)}'
     return [(b"www-authenticate", bearer.encode())]

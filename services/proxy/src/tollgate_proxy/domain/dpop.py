@@ -9,6 +9,9 @@ whose thumbprint is `cnf.jkt`, with `ath` of this very token, issued at most
 sent as `Bearer` is refused, and so is a bearer token sent as `DPoP`: the scheme
 must say what the token is.
 
+With `Nonces`, a proof must also carry a recent server nonce (RFC 9449 §8);
+the refusal that asks for one carries it (`DPoP-Nonce`).
+
 The replay cache is per replica (RFC 9449 §11.1 allows it): each `jti` is kept
 until its proof is too old to be accepted anyway, so memory is bounded by the
 rate of bound requests times the window, and by `max_entries` on top. A proof
@@ -18,6 +21,9 @@ replayed to another replica within the window is not caught here; its `htu`,
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -74,6 +80,26 @@ class ReplayCache:
         return True
 
 
+class Nonces:
+    """Server nonces without state: an HMAC of the time window under a secret. A nonce is accepted during its window
+    and the next, so it lives one to two `period`s; replicas given the same secret accept each other's."""
+
+    def __init__(self, secret: bytes, period: float = 300.0) -> None:
+        self._secret = secret
+        self._period = period
+
+    def _of(self, window: int) -> str:
+        digest = hmac.new(self._secret, window.to_bytes(8, "big"), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest[:18]).decode("ascii")
+
+    def current(self, now: float) -> str:
+        return self._of(int(now // self._period))
+
+    def accepted(self, now: float) -> tuple[str, str]:
+        window = int(now // self._period)
+        return self._of(window), self._of(window - 1)
+
+
 class ProofPolicy:
     """Checks the proof of a bound token's request, and that bearer tokens are not dressed up as DPoP."""
 
@@ -84,11 +110,13 @@ class ProofPolicy:
         max_age: float = 60.0,
         algorithms: Sequence[str] = ALGORITHMS,
         replay: ReplayCache | None = None,
+        nonces: Nonces | None = None,
     ) -> None:
         self._origin = public_url.rstrip("/")
         self._max_age = max_age
         self.algorithms = tuple(algorithms)
         self._replay = replay if replay is not None else ReplayCache()
+        self._nonces = nonces
 
     def check(self, token: str, jkt: str | None, presented: Presentation, now: float) -> None:
         """ProofRejected unless `presented` suits a token bound to `jkt` (None: a bearer token)."""
@@ -104,6 +132,7 @@ class ProofPolicy:
             )
         if len(presented.proofs) != 1:
             raise ProofRejected("send exactly one DPoP proof header" if presented.proofs else "DPoP proof is missing")
+        nonces = self._nonces
         try:
             proof = check_proof(
                 presented.proofs[0],
@@ -114,9 +143,11 @@ class ProofPolicy:
                 max_age=self._max_age,
                 leeway=LEEWAY_SECONDS,
                 algorithms=self.algorithms,
+                nonces=nonces.accepted(now) if nonces is not None else None,
             )
         except ProofInvalid as invalid:
-            raise ProofRejected(invalid.message, error=invalid.error) from None
+            nonce = nonces.current(now) if nonces is not None and invalid.error == "use_dpop_nonce" else None
+            raise ProofRejected(invalid.message, error=invalid.error, nonce=nonce) from None
         if proof.jkt != jkt:
             raise ProofRejected("DPoP proof is signed by another key than the token is bound to")
         if not self._replay.first_use(f"{proof.jkt}:{proof.jti}", until=proof.iat + self._max_age, now=now):

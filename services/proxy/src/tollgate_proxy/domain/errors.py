@@ -75,9 +75,11 @@ class ProofRejected(CredentialRejected):
     `invalid_dpop_proof` (missing, malformed, replayed, stale, for another URL, method, token or key),
     `use_dpop_nonce`, or `invalid_token` (a bound token sent as Bearer, a bearer token sent as DPoP)."""
 
-    def __init__(self, message: str, *, error: str = "invalid_dpop_proof") -> None:
+    def __init__(self, message: str, *, error: str = "invalid_dpop_proof", nonce: str | None = None) -> None:
         super().__init__(ErrorCode.INVALID_CREDENTIAL, message)
         self.error = error
+        self.nonce = nonce
+        """With `use_dpop_nonce`: the nonce to put in the next proof (sent as `DPoP-Nonce`)."""
 
 
 class UnknownSigningKey(CredentialRejected):

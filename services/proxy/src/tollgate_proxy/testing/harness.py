@@ -20,6 +20,7 @@ from typing import Any
 
 from tollgate_contracts import StateEvent
 from tollgate_proxy.api.edge import Edge
+from tollgate_proxy.domain.dpop import ProofPolicy
 from tollgate_proxy.policy_cache import PolicyCache
 from tollgate_proxy.service import ProxyService
 from tollgate_proxy.testing.builders import Signer, make_credential, make_grant
@@ -130,6 +131,7 @@ class Harness:
         max_body_bytes: int = 64 * 1024,
         fresh_state_wait: float = 0.0,
         signer: Signer | None = None,
+        proofs: ProofPolicy | None = None,
     ) -> Harness:
         """States default to: the signer's key, grant grt_1 (gpt-4o-mini chat) and credential crd_1."""
         signer = signer or Signer()
@@ -150,6 +152,7 @@ class Harness:
             producer="proxy/prx_test",
             max_body_bytes=max_body_bytes,
             fresh_state_wait=fresh_state_wait,
+            proofs=proofs,
         )
         edge = Edge(service, readiness)
         return cls(policy, upstream, keys, usage, clock, readiness, signer, service, edge)
