@@ -115,11 +115,14 @@ async def test_metadata_names_every_endpoint_and_what_is_supported(flow: Flow) -
     assert meta["token_endpoint"] == f"{PUBLIC_URL}/oauth/token"
     assert meta["registration_endpoint"] == f"{PUBLIC_URL}/oauth/register"
     assert meta["pushed_authorization_request_endpoint"] == f"{PUBLIC_URL}/oauth/par"
+    assert meta["revocation_endpoint"] == f"{PUBLIC_URL}/oauth/revoke"
+    assert meta["introspection_endpoint"] == f"{PUBLIC_URL}/oauth/introspect"
     assert meta["jwks_uri"] == f"{PUBLIC_URL}/.well-known/jwks.json"
     assert meta["code_challenge_methods_supported"] == ["S256"]
     assert meta["authorization_details_types_supported"] == ["tollgate_ai_access"]
     assert meta["authorization_response_iss_parameter_supported"] is True
-    assert "authorization_code" in meta["grant_types_supported"]
+    assert meta["grant_types_supported"] == ["authorization_code", "refresh_token"]
+    assert "none" in meta["token_endpoint_auth_methods_supported"]
 
 
 async def test_the_whole_code_flow_with_authlibs_client(flow: Flow, js) -> None:

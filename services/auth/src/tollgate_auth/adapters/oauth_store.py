@@ -19,6 +19,7 @@ from tollgate_auth.adapters.oauth_tables import (
     PendingRequestRow,
     PushedRequestRow,
     RefreshTokenRow,
+    RevokedAccessTokenRow,
 )
 from tollgate_auth.oauth.models import AuthorizationCode, Client, RefreshToken, Taken
 from tollgate_servicekit.sql import Database
@@ -209,3 +210,32 @@ class SqlOAuthStore:
             await s.commit()
             rows = await s.exec(select(RefreshTokenRow).where(col(RefreshTokenRow.family_id) == family_id))
             return [RefreshToken(**r.model_dump(exclude={"used_at", "revoked_at"})) for r in rows]
+
+    async def refresh_status(self, token_hash: str, now: datetime) -> tuple[RefreshToken, bool] | None:
+        """A refresh token and whether it is still usable (unused, unrevoked, unexpired); None if unknown."""
+        async with self._session() as s:
+            row = await s.get(RefreshTokenRow, token_hash)
+        if row is None:
+            return None
+        usable = row.used_at is None and row.revoked_at is None and row.expires_at > now
+        return RefreshToken(**row.model_dump(exclude={"used_at", "revoked_at"})), usable
+
+    # -- revoked access tokens -----------------------------------------------------------------------------------
+
+    async def revoke_access(self, jti: str, grant_id: str, expires_at: datetime, now: datetime) -> None:
+        async with self._session() as s:
+            if await s.get(RevokedAccessTokenRow, jti) is None:
+                s.add(RevokedAccessTokenRow(jti=jti, grant_id=grant_id, expires_at=expires_at, revoked_at=now))
+                await s.commit()
+
+    async def is_access_revoked(self, jti: str) -> bool:
+        """Revoked by itself, or with its refresh-token family."""
+        async with self._session() as s:
+            if await s.get(RevokedAccessTokenRow, jti) is not None:
+                return True
+            family = await s.exec(
+                select(RefreshTokenRow.token_hash).where(
+                    col(RefreshTokenRow.access_jti) == jti, col(RefreshTokenRow.revoked_at).is_not(None)
+                )
+            )
+            return family.first() is not None

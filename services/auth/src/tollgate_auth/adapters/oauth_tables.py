@@ -95,3 +95,15 @@ class RefreshTokenRow(AuthTable, table=True):
     expires_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
     used_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class RevokedAccessTokenRow(AuthTable, table=True):
+    """An access token revoked before its expiry (RFC 7009, or with its refresh family); introspection says
+    `active: false` for it. Its `TokenRevoked` event is what the proxies act on."""
+
+    __tablename__ = "oauth_revoked_access_tokens"
+
+    jti: str = Field(primary_key=True, max_length=64)
+    grant_id: str = Field(max_length=40)
+    expires_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    revoked_at: datetime = Field(sa_type=UtcDateTime, nullable=False)

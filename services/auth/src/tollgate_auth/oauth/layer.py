@@ -9,6 +9,7 @@ from authlib.oauth2.rfc6749.errors import OAuth2Error
 from starlette.responses import Response
 
 from tollgate_auth.oauth.context import OAuthContext
+from tollgate_auth.oauth.endpoints import Introspection, Revocation
 from tollgate_auth.oauth.grants import CodeGrant, RefreshGrant, ResourceIndicator, S256Only
 from tollgate_auth.oauth.metadata import server_metadata
 from tollgate_auth.oauth.registration import Registration
@@ -30,6 +31,8 @@ class OAuthLayer:
         server.register_grant(CodeGrant, [S256Only(required=True), ResourceIndicator(ctx.settings.resource)])
         server.register_grant(RefreshGrant, [ResourceIndicator(ctx.settings.resource)])
         server.register_endpoint(Registration(ctx, self.metadata))
+        server.register_endpoint(Revocation(ctx))
+        server.register_endpoint(Introspection(ctx))
         self.server = server
 
     def registration_allowed(self, authorization: str | None) -> bool:

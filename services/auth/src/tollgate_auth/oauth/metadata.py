@@ -1,7 +1,7 @@
 """RFC 8414 authorization-server metadata: what this server really supports, nothing it does not.
 
 Not advertised yet (not built): `device_authorization_endpoint` and the device_code grant (RFC 8628),
-`revocation_endpoint` (RFC 7009), `introspection_endpoint` (RFC 7662), client_credentials, token exchange
+client_credentials, token exchange
 (RFC 8693), `dpop_signing_alg_values_supported` (RFC 9449) and `client_id_metadata_document_supported`.
 """
 
@@ -18,6 +18,8 @@ AUTHORIZE = "/oauth/authorize"
 TOKEN = "/oauth/token"
 REGISTER = "/oauth/register"
 PAR = "/oauth/par"
+REVOKE = "/oauth/revoke"
+INTROSPECT = "/oauth/introspect"
 JWKS = "/.well-known/jwks.json"
 WELL_KNOWN = "/.well-known/oauth-authorization-server"
 
@@ -35,6 +37,10 @@ def server_metadata(settings: Settings) -> dict[str, Any]:
             "registration_endpoint": base + REGISTER,
             "pushed_authorization_request_endpoint": base + PAR,
             "require_pushed_authorization_requests": settings.require_par,
+            "revocation_endpoint": base + REVOKE,
+            "revocation_endpoint_auth_methods_supported": list(AUTH_METHODS),
+            "introspection_endpoint": base + INTROSPECT,
+            "introspection_endpoint_auth_methods_supported": list(AUTH_METHODS),
             "jwks_uri": base + JWKS,
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],

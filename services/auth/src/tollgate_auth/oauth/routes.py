@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from tollgate_auth.oauth.layer import NO_STORE, OAuthLayer, to_response
-from tollgate_auth.oauth.metadata import REGISTER, TOKEN, WELL_KNOWN
+from tollgate_auth.oauth.metadata import INTROSPECT, REGISTER, REVOKE, TOKEN, WELL_KNOWN
 from tollgate_auth.oauth.requests import CapturedJsonRequest, capture, public_uri
 
 router = APIRouter(tags=["oauth"])
@@ -56,3 +56,19 @@ async def token(request: Request) -> Response:
     layer = layer_of(request)
     captured = await capture(request, layer.ctx.settings.public_url)
     return to_response(await layer.run(layer.server.create_token_response, captured))
+
+
+@router.post(REVOKE)
+async def revoke(request: Request) -> Response:
+    """RFC 7009 revocation of an access or refresh token issued to the calling client (200 even if unknown)."""
+    layer = layer_of(request)
+    captured = await capture(request, layer.ctx.settings.public_url)
+    return to_response(await layer.run(layer.server.create_endpoint_response, "revocation", captured))
+
+
+@router.post(INTROSPECT)
+async def introspect(request: Request) -> Response:
+    """RFC 7662 introspection of a token issued to the calling client."""
+    layer = layer_of(request)
+    captured = await capture(request, layer.ctx.settings.public_url)
+    return to_response(await layer.run(layer.server.create_endpoint_response, "introspection", captured))
