@@ -35,7 +35,7 @@ chromium:
 test: sync chromium
 	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
 
-# Unmarked tests that still start a server fail under this tier (see the root conftest.py).
+# Unmarked tests that still start a server fail under this tier (see tollgate_servicekit.pytest_fixtures).
 test-unit: sync
 	TOLLGATE_TEST_TIER=unit $(BIN)/pytest -m "not slow and not integration and not e2e" $(PYTEST_ARGS)
 

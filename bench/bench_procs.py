@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,20 +13,8 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:
-    # Between fork and exec: ask Linux for SIGTERM when the benchmark dies, so even a SIGKILLed run leaves no
-    # nginx or mock provider holding a port.
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tollgate_servicekit.processes import spawn
+from tollgate_servicekit.tcp import free_port
 
 
 def venv_script(name: str) -> str:
@@ -42,16 +28,9 @@ class Child:
     def __init__(self, name: str, argv: Sequence[str], log_path: Path, env: Mapping[str, str] | None = None) -> None:
         self.name = name
         self.log_path = log_path
-        with log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                list(argv),
-                env=None if env is None else dict(env),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                process_group=0,
-                preexec_fn=_die_with_parent,  # safe: the benchmark starts its children from one thread
-            )
+        # Its own process group, and SIGTERM from Linux when the benchmark dies, so even a SIGKILLed run leaves no
+        # nginx or mock provider holding a port (safe: the benchmark starts its children from one thread).
+        self.process = spawn(argv, os.environ if env is None else env, log_path)
 
     def alive(self) -> bool:
         return self.process.poll() is None

@@ -17,9 +17,9 @@ import pytest
 
 from tollgate_devstack.instructions import END_LINE, sections
 from tollgate_devstack.layout import PORT_ENV_VARS, StackPorts
-from tollgate_devstack.ports import port_is_free
 from tollgate_devstack.services import base_env, script
 from tollgate_devstack.testing import Cli, DevRun, find_secrets, read_texts
+from tollgate_servicekit.tcp import port_is_free
 
 pytestmark = pytest.mark.e2e
 

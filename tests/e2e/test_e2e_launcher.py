@@ -15,8 +15,8 @@ import openai
 import pytest
 
 from tollgate_devstack.instructions import END_LINE
-from tollgate_devstack.ports import port_is_free
 from tollgate_devstack.testing import Cli, DevRun, eventually_sync, find_secrets
+from tollgate_servicekit.tcp import port_is_free
 
 pytestmark = pytest.mark.e2e
 

@@ -1,6 +1,6 @@
 """Who may do what on the bus, shown with real processes: a locked test server, and the embedded stack.
 
-Every server Tollgate starts is locked (tollgate_contracts.permissions rendered by tollgate_devstack.natsserver):
+Every server Tollgate starts is locked (tollgate_contracts.permissions rendered by tollgate_servicekit.natsserver):
 no anonymous client, one user per service. Here each service identity is played by a raw nats-py client with
 that service's credentials, and the server's own answers are the evidence: a refused publish or subscription is
 reported to the client as a permissions violation (and logged by the server), a refused request gets no reply.
@@ -30,8 +30,8 @@ from nats.js.errors import NotFoundError
 from tollgate_contracts import GrantState, GrantStatus, SealReply, SealRequest, new_id
 from tollgate_contracts.bus import ensure_streams
 from tollgate_contracts.sealedbox import public_key_text, unseal
-from tollgate_devstack.natsserver import NatsServer
 from tollgate_devstack.stack import Stack
+from tollgate_servicekit.natsserver import NatsServer
 from tollgate_servicekit.testing import eventually
 
 pytestmark = pytest.mark.integration

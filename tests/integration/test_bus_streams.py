@@ -13,7 +13,7 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 from tollgate_contracts import ALL_STREAMS, Capability, UsageRecorded
 from tollgate_contracts.bus import ensure_streams
 from tollgate_contracts.streams import GRANTS, USAGE
-from tollgate_devstack.natsserver import NatsServer
+from tollgate_servicekit.natsserver import NatsServer
 
 pytestmark = pytest.mark.integration
 

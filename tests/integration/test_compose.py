@@ -32,8 +32,8 @@ import pytest
 
 from tollgate_contracts import Capability, SealReply, SealRequest, UsageRecorded, new_id, utcnow
 from tollgate_contracts.permissions import inbox_prefix
-from tollgate_devstack.natsserver import nats_server_binary
-from tollgate_devstack.ports import free_port, wait_for_port
+from tollgate_servicekit.natsserver import nats_server_binary
+from tollgate_servicekit.tcp import free_port, wait_for_port
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tollgate_cli.app import app
-from tollgate_devstack.ports import free_port
+from tollgate_servicekit.tcp import free_port
 
 runner = CliRunner()
 

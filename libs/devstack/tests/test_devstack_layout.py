@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from tollgate_devstack.layout import PORT_ENV_VARS, StackPaths, StackPorts
-from tollgate_devstack.ports import free_port, port_is_free
 from tollgate_devstack.secretfiles import new_admin_key, read_or_create_secret
 from tollgate_devstack.services import Database, base_env, mock_env, script, service_env
+from tollgate_servicekit.tcp import free_port, port_is_free
 
 
 def test_the_default_ports_are_the_briefs() -> None:

@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tollgate_devstack.ports import free_port
 from tollgate_devstack.process import ChildProcess, StackError, stop_all
+from tollgate_servicekit.tcp import free_port
 
 
 def python_child(tmp_path: Path, name: str, code: str, ready_url: str | None = None) -> ChildProcess:

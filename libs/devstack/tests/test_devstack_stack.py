@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from tollgate_devstack.layout import StackPorts
-from tollgate_devstack.ports import free_port, port_is_free
 from tollgate_devstack.process import StackError
 from tollgate_devstack.stack import Stack
+from tollgate_servicekit.tcp import free_port, port_is_free
 
 pytestmark = pytest.mark.integration
 

@@ -13,11 +13,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tollgate_devstack.natsserver import NatsServer
-from tollgate_devstack.ports import port_is_open
 from tollgate_devstack.process import ChildProcess, stop_all
 from tollgate_devstack.supervise import GaveUp, RestartPolicy, Supervisor, WatchedNats
 from tollgate_devstack.testing import eventually_sync
+from tollgate_servicekit.natsserver import NatsServer
+from tollgate_servicekit.tcp import port_is_open
 
 
 class Clock:

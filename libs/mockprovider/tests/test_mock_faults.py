@@ -11,9 +11,9 @@ from pathlib import Path
 
 import httpx
 
-from tollgate_devstack.ports import free_port
 from tollgate_mockprovider import Settings
 from tollgate_mockprovider.testing import MockProviderServer
+from tollgate_servicekit.tcp import free_port
 from tollgate_servicekit.testing import eventually
 
 

@@ -11,10 +11,10 @@ import pytest
 
 from tollgate_contracts import AuditEvent
 from tollgate_contracts.streams import ALL_STREAMS
-from tollgate_devstack.natsserver import NatsServer
-from tollgate_devstack.ports import free_port
 from tollgate_servicekit.errors import BusUnavailable
 from tollgate_servicekit.nats import Bus
+from tollgate_servicekit.natsserver import NatsServer
+from tollgate_servicekit.tcp import free_port
 from tollgate_servicekit.testing import eventually
 
 PASSWORD = "hunter2-" + "nats-password"

@@ -2,46 +2,37 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tollgate_devstack.ports import free_port, wait_for_port
+from tollgate_contracts.permissions import BusUser, allow, inbox_prefix
 from tollgate_servicekit.nats import Bus
+from tollgate_servicekit.natsserver import NatsServer
 from tollgate_servicekit.testing import eventually
 
 pytestmark = pytest.mark.integration
 
+LIMITED = BusUser(
+    name="limited",
+    role="may publish on allowed.> only",
+    publish=(allow("The one subject family this test allows.", "allowed.>"),),
+    subscribe=(allow("Its own replies.", f"{inbox_prefix('limited')}.>"),),
+)
+
 
 @pytest.fixture
-def locked_nats(tmp_path: Path) -> Iterator[str]:
-    """A nats-server whose one user `limited` may publish on `allowed.>` only; yields its URL."""
-    port = free_port()
-    config = tmp_path / "nats.conf"
-    config.write_text(
-        f"listen: 127.0.0.1:{port}\n"
-        "authorization { users = [ { user: limited, password: limited-password, permissions: {\n"
-        '  publish: { allow: ["allowed.>"] }, subscribe: { allow: ["_INBOX.>"] } } } ] }\n'
-    )
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "nats-server"), "-c", str(config)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_port(port)
-        yield f"nats://127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        server.wait(10)
+def locked_nats(tmp_path: Path) -> Iterator[NatsServer]:
+    """A nats-server whose one user `limited` may publish on `allowed.>` only (no harness)."""
+    with NatsServer(tmp_path / "nats", harness=False, service_users=(LIMITED,)) as server:
+        yield server
 
 
-async def test_a_refused_publish_reaches_every_error_hook_each_time(locked_nats: str) -> None:
+async def test_a_refused_publish_reaches_every_error_hook_each_time(locked_nats: NatsServer) -> None:
     seen: list[str] = []
-    bus = Bus(locked_nats, name="servicekit-test", user="limited", password="limited-password")
+    user, password = locked_nats.credentials("limited")
+    bus = Bus(locked_nats.address, name="servicekit-test", user=user, password=password)
     bus.on_error(seen.append)
     bus.on_error(lambda _text: 1 / 0)  # a failing hook is logged and does not stop the others
     await bus.connect()
@@ -58,4 +49,4 @@ async def test_a_refused_publish_reaches_every_error_hook_each_time(locked_nats:
         'nats: permissions violation for publish to "refused.subject"'
     ] * 2
     assert not any("allowed.subject" in t for t in texts)
-    assert all("limited-password" not in t for t in texts)
+    assert all(password not in t for t in texts)

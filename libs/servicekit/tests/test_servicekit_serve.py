@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tollgate_devstack.ports import free_port
+from tollgate_servicekit.tcp import free_port
 from tollgate_servicekit.testing import eventually
 
 APP = textwrap.dedent(

@@ -10,8 +10,8 @@ import nats
 from nats.js.errors import NotFoundError
 
 from tollgate_auth.app import create_app
-from tollgate_devstack.natsserver import NatsServer
-from tollgate_devstack.ports import free_port
+from tollgate_servicekit.natsserver import NatsServer
+from tollgate_servicekit.tcp import free_port
 from tollgate_servicekit.testing import eventually
 
 from .conftest import READY_TIMEOUT, last_state, running, stream_messages

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from tollgate_devstack.ports import free_port
+from tollgate_servicekit.tcp import free_port
 from tollgate_servicekit.testing import eventually
 
 START_TIMEOUT = 60.0

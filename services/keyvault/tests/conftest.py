@@ -14,8 +14,8 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from tollgate_contracts.bus import ensure_streams
 from tollgate_contracts.sealedbox import SealedBox, open_box, public_key_text
-from tollgate_devstack.natsserver import NatsServer
 from tollgate_keyvault.testing import publish_tenants, tenant_state
+from tollgate_servicekit.natsserver import NatsServer
 
 Unseal = Callable[[X25519PrivateKey, str, str, str, str], bytes]
 

@@ -23,11 +23,11 @@ from pydantic import SecretStr
 from tollgate_contracts import CredentialState, CredentialStatus, ErrorCode, SealReply, SealRequest, TenantStatus
 from tollgate_contracts.bus import ensure_streams
 from tollgate_contracts.streams import ALL_STREAMS, TENANTS
-from tollgate_devstack.natsserver import NatsServer
 from tollgate_keyvault.app import create_app
 from tollgate_keyvault.settings import Settings
 from tollgate_keyvault.testing import publish_tenants, settings_for_tests, started, tenant_state
 from tollgate_servicekit.keyring import new_kek_text
+from tollgate_servicekit.natsserver import NatsServer
 from tollgate_servicekit.testing import eventually
 
 CreateStreams = Callable[[str], Any]

@@ -15,12 +15,12 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from tollgate_devstack.natsserver import NatsServer
 from tollgate_keyvault.app import create_app
 from tollgate_keyvault.domain.errors import ConfigurationError
 from tollgate_keyvault.settings import Settings
 from tollgate_keyvault.testing import fixed_resolver, settings_for_tests, started
 from tollgate_servicekit.keyring import new_kek_text
+from tollgate_servicekit.natsserver import NatsServer
 
 ADMIN = "tga_egress-test-admin-key"
 AUTH = {"Authorization": f"Bearer {ADMIN}"}

@@ -14,13 +14,13 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from tollgate_devstack.natsserver import NatsServer
-from tollgate_devstack.ports import free_port
 from tollgate_keyvault.adapters.keyfiles import check_startup, load_keyring, resolve_admin_key
 from tollgate_keyvault.app import create_app
 from tollgate_keyvault.domain.errors import ConfigurationError
 from tollgate_keyvault.settings import Settings
 from tollgate_servicekit.keyring import new_kek_text
+from tollgate_servicekit.natsserver import NatsServer
+from tollgate_servicekit.tcp import free_port
 from tollgate_servicekit.testing import eventually
 
 SCRIPT = Path(sys.executable).parent / "tollgate-keyvault"

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -18,105 +15,34 @@ from nats.js.errors import NotFoundError
 
 from tollgate_contracts import Event, Message, UsageRecorded
 from tollgate_contracts.bus import ensure_streams
+from tollgate_contracts.permissions import SERVICE_USERS
 from tollgate_contracts.streams import USAGE
-from tollgate_devstack.ports import free_port, wait_for_port
 from tollgate_metering.adapters.db import SqlStore, prepare
 from tollgate_metering.runtime import USAGE_DURABLE
 from tollgate_metering.settings import Settings
+from tollgate_servicekit.natsserver import NatsServer, narrowed
 from tollgate_servicekit.sql import Database
 from tollgate_servicekit.testing import eventually
 
 ADMIN_KEY = "test-admin-key-for-metering"
 
-METERING_PASSWORD = "metering-test-password"
-ADMIN_PASSWORD = "admin-test-password"
-
-# What metering needs now that it creates no stream: look its four streams up, bind/fetch/ack its durable usage
-# consumer, follow grant state with an ordered consumer, publish budget, breaker and price state.
-METERING_PUBLISH = (
-    "budget.state.v1.>",
-    "breaker.state.v1.>",
-    "price.state.v1.>",
-    "audit.metering.v1",
-    "$JS.API.STREAM.INFO.TG_USAGE",
-    "$JS.API.STREAM.INFO.TG_GRANTS",
-    "$JS.API.STREAM.INFO.TG_BUDGETS",
-    "$JS.API.STREAM.INFO.TG_PRICES",
-    "$JS.API.CONSUMER.CREATE.TG_USAGE.metering",
-    "$JS.API.CONSUMER.CREATE.TG_USAGE.metering.>",
-    "$JS.API.CONSUMER.DURABLE.CREATE.TG_USAGE.metering",
-    "$JS.API.CONSUMER.INFO.TG_USAGE.metering",
-    "$JS.API.CONSUMER.MSG.NEXT.TG_USAGE.metering",
-    "$JS.ACK.TG_USAGE.metering.>",
-    "$JS.API.CONSUMER.CREATE.TG_GRANTS",
-    "$JS.API.CONSUMER.CREATE.TG_GRANTS.>",
-    "$JS.API.CONSUMER.INFO.TG_GRANTS.>",
-    "$JS.API.CONSUMER.DELETE.TG_GRANTS.>",
-    "$JS.FC.TG_GRANTS.>",
-)
-
-
-@dataclass
-class LockedNats:
-    """A nats-server locked like deploy/nats/nats.conf: an `admin` user (the test's own client, standing in for
-    auth) and a `metering` user with metering's least privilege, or that minus what a test takes away."""
-
-    port: int
-
-    @property
-    def admin_url(self) -> str:
-        return f"nats://admin:{ADMIN_PASSWORD}@127.0.0.1:{self.port}"
-
-    metering_password: str = METERING_PASSWORD
-
-    @property
-    def url(self) -> str:
-        """Without credentials: metering gets its user and password from its settings."""
-        return f"nats://127.0.0.1:{self.port}"
-
-
-def _start_locked_nats(workdir: Path, without: tuple[str, ...]) -> tuple[LockedNats, subprocess.Popen[bytes]]:
-    """Start the server (metering's rights minus `without`) and wait until it listens."""
-    allowed = ", ".join(f'"{subject}"' for subject in METERING_PUBLISH if subject not in without)
-    port = free_port()
-    workdir.mkdir(parents=True, exist_ok=True)
-    config = workdir / "nats.conf"
-    config.write_text(
-        f"listen: 127.0.0.1:{port}\n"
-        f'jetstream {{ store_dir: "{workdir / "js"}", sync_interval: always }}\n'
-        "authorization { users = [\n"
-        f"  {{ user: admin, password: {ADMIN_PASSWORD} }}\n"
-        f"  {{ user: metering, password: {METERING_PASSWORD}, permissions: {{\n"
-        f'      publish: {{ allow: [{allowed}] }}, subscribe: {{ allow: ["_INBOX.>"] }}, allow_responses: true }} }}\n'
-        "] }\n"
-    )
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "nats-server"), "-c", str(config)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_port(port)
-    except TimeoutError:
-        server.kill()
-        raise
-    return LockedNats(port), server
-
 
 @pytest.fixture
-def locked_nats(tmp_path: Path) -> Iterator[Callable[..., LockedNats]]:
-    """`locked_nats(without=(...))` starts a locked nats-server; all are stopped after the test."""
-    servers: list[subprocess.Popen[bytes]] = []
+def locked_nats(tmp_path: Path) -> Iterator[Callable[..., NatsServer]]:
+    """`locked_nats(without=(...))` starts a nats-server locked as deployed (tollgate_contracts.permissions), its
+    `metering` user with metering's least privilege minus the publish rights in `without`; the harness user (the
+    test's own client, standing in for auth) connects with `server.url`. All are stopped after the test."""
+    servers: list[NatsServer] = []
 
-    def start(without: tuple[str, ...] = ()) -> LockedNats:
-        locked, server = _start_locked_nats(tmp_path / f"locked-nats-{len(servers)}", without)
+    def start(without: tuple[str, ...] = ()) -> NatsServer:
+        users = narrowed(SERVICE_USERS, "metering", without=without)
+        server = NatsServer(tmp_path / f"locked-nats-{len(servers)}", service_users=users).start()
         servers.append(server)
-        return locked
+        return server
 
     yield start
     for server in servers:
-        server.terminate()
-        server.wait(10)
+        server.stop()
 
 
 S = TypeVar("S", bound=Message)

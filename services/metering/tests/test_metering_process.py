@@ -16,8 +16,8 @@ import nats
 import pytest
 
 from tollgate_contracts import new_id
-from tollgate_devstack.ports import free_port
 from tollgate_metering.testing import usage_recorded
+from tollgate_servicekit.tcp import free_port
 from tollgate_servicekit.testing import eventually
 
 pytestmark = pytest.mark.integration

@@ -15,6 +15,7 @@ from tollgate_contracts.bus import ensure_streams
 from tollgate_metering.app import create_app
 from tollgate_metering.settings import Settings
 from tollgate_metering.testing import grant_state, serving, usage_recorded
+from tollgate_servicekit.natsserver import NatsServer
 from tollgate_servicekit.testing import eventually
 
 pytestmark = pytest.mark.integration
@@ -23,12 +24,13 @@ Client = Callable[[FastAPI], httpx.AsyncClient]
 FETCH = "$JS.API.CONSUMER.MSG.NEXT.TG_USAGE.metering"
 
 
-def locked_settings(server: Any, sqlite_database: Any) -> Settings:
+def locked_settings(server: NatsServer, sqlite_database: Any) -> Settings:
+    user, password = server.credentials("metering")
     return Settings(
         admin_key="test-admin-key-for-metering",
-        nats_url=server.url,
-        nats_user="metering",
-        nats_password=server.metering_password,
+        nats_url=server.address,
+        nats_user=user,
+        nats_password=password,
         database_url=sqlite_database.url,
         fetch_timeout_seconds=1.0,
         retry_delay_seconds=0.1,
@@ -44,7 +46,7 @@ async def test_with_least_privilege_and_no_stream_rights_metering_gets_ready_and
     locked_nats: Any, sqlite_database: Any, client_for: Client
 ) -> None:
     server = locked_nats()
-    admin = await nats.connect(server.admin_url)
+    admin = await nats.connect(server.url)  # the harness, standing in for auth
     try:
         js = admin.jetstream()
         await ensure_streams(js)  # as auth does; metering may not
@@ -69,7 +71,7 @@ async def test_a_usage_fetch_refused_by_nats_shows_on_readyz(
     locked_nats: Any, sqlite_database: Any, client_for: Client
 ) -> None:
     server = locked_nats(without=(FETCH,))
-    admin = await nats.connect(server.admin_url)
+    admin = await nats.connect(server.url)  # the harness, standing in for auth
     try:
         await ensure_streams(admin.jetstream())
         app = create_app(locked_settings(server, sqlite_database))
@@ -86,7 +88,7 @@ async def test_a_usage_fetch_refused_by_nats_shows_on_readyz(
     assert body["status"] == "starting"
     assert "refused by NATS" in body["detail"] and FETCH.lower() in body["detail"].lower()
     assert again[0] == 503
-    assert server.metering_password not in body["detail"]
+    assert server.credentials("metering")[1] not in body["detail"]
 
 
 async def test_without_its_streams_metering_waits_for_them_and_creates_none(

@@ -35,11 +35,11 @@ from tollgate_contracts import (
 )
 from tollgate_contracts.bus import ensure_streams
 from tollgate_contracts.sealedbox import seal
-from tollgate_devstack.natsserver import NatsServer
-from tollgate_devstack.ports import free_port
 from tollgate_proxy.app import ProxyApp, create_app
 from tollgate_proxy.settings import Settings
 from tollgate_proxy.testing import Signer, make_credential, make_grant
+from tollgate_servicekit.natsserver import NatsServer
+from tollgate_servicekit.tcp import free_port
 from tollgate_servicekit.testing import eventually
 
 

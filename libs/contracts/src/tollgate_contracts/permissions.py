@@ -2,7 +2,7 @@
 
 The one source of Tollgate's NATS permissions, rendered by `tollgate_contracts.natsconf`: into
 `deploy/nats/nats.conf` (`make nats-conf`; a test fails when that file is stale) and, with generated passwords,
-for the embedded and test servers (`tollgate_devstack.natsserver`). Subjects come from the contracts' classes.
+for the embedded and test servers (`tollgate_servicekit.natsserver`). Subjects come from the contracts' classes.
 
 What the set guarantees, subject by subject:
 - state is published by its owner only: grant, API-key, revoked-token, signing-key and tenant state by `auth`;

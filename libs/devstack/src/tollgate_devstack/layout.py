@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
-from tollgate_devstack.ports import free_port
+from tollgate_servicekit.tcp import free_port
 
 DEFAULT_HOME = Path(".tollgate")
 

@@ -1,19 +1,17 @@
 """One child process of a stack: spawned with its own environment and log file, awaited until ready, stopped.
 
-Children run in a process group of their own, so a Ctrl-C on the terminal
-reaches only the launcher, which then stops them in order. On Linux each child
-also asks the kernel for SIGTERM when the launcher dies, so a killed launcher
-leaves no orphans holding ports.
+Children are started by `tollgate_servicekit.processes.spawn`: in a process
+group of their own, so a Ctrl-C on the terminal reaches only the launcher, which
+then stops them in order; on Linux each child also asks the kernel for SIGTERM
+when the launcher dies, so a killed launcher leaves no orphans holding ports.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,40 +19,12 @@ from pathlib import Path
 
 import httpx
 
+from tollgate_servicekit.processes import spawn
 from tollgate_servicekit.redaction import redact_text
-
-_PR_SET_PDEATHSIG = 1
 
 
 class StackError(RuntimeError):
     """A process of the stack failed to start, died, or the bootstrap failed. The message says which and why."""
-
-
-def _die_with_parent() -> None:
-    # Runs in the child between fork and exec; only async-signal-safe work here.
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-
-
-def spawn(
-    argv: Sequence[str], env: Mapping[str, str], log_path: Path, cwd: Path | None = None
-) -> subprocess.Popen[bytes]:
-    """Start `argv` in its own process group, stdout and stderr appended to `log_path` (created 0600)."""
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    with os.fdopen(fd, "ab") as log:
-        return subprocess.Popen(
-            list(argv),
-            env=dict(env),
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            process_group=0,
-            # preexec_fn is unsafe only with threads forking concurrently; the stack spawns from one thread.
-            preexec_fn=_die_with_parent,
-        )
 
 
 def log_size(path: Path) -> int:

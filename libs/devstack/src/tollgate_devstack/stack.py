@@ -24,11 +24,11 @@ import httpx
 
 from tollgate_devstack.bootstrap import Bootstrap, bootstrap
 from tollgate_devstack.layout import StackPaths, StackPorts
-from tollgate_devstack.natsserver import NatsServer
-from tollgate_devstack.ports import port_is_free
 from tollgate_devstack.process import ChildProcess, StackError, stop_all
 from tollgate_devstack.secretfiles import nats_password, new_admin_key, new_mock_key, read_or_create_secret
 from tollgate_devstack.services import SERVICES, Database, base_env, mock_env, script, service_env
+from tollgate_servicekit.natsserver import NatsServer
+from tollgate_servicekit.tcp import port_is_free
 
 logger = logging.getLogger(__name__)
 

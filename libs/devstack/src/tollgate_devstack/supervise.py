@@ -23,9 +23,9 @@ from typing import NoReturn, Protocol
 
 import httpx
 
-from tollgate_devstack.natsserver import NatsServer
 from tollgate_devstack.process import StackError, describe_exit, log_size, log_tail
 from tollgate_devstack.stack import Stack
+from tollgate_servicekit.natsserver import NatsServer
 
 logger = logging.getLogger("tollgate-dev")
 

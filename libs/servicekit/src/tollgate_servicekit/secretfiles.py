@@ -1,14 +1,15 @@
 """Secrets from the environment or from files of mode 0600, generated into a new file when allowed.
 
-Files are created with `O_EXCL` (two processes starting together never overwrite each other's secret; the
-loser reads the winner's) in directories created 0700. A file readable by group or others is used, with a
-warning. Nothing here logs a secret's value.
+Generated files are created with `O_EXCL` (two processes starting together never overwrite each other's secret; the
+loser reads the winner's) in directories created 0700; `write_private_file` replaces a file rendered afresh at
+each start. A file readable by group or others is used, with a warning. Nothing here logs a secret's value.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import secrets
 import stat
 from collections.abc import Callable
 from pathlib import Path
@@ -53,6 +54,23 @@ def create_private_file(path: Path, content: str) -> bool:
         handle.flush()
         os.fsync(handle.fileno())
     return True
+
+
+def write_private_file(path: Path, content: str) -> None:
+    """Write `content` to `path` readable by the owner only, replacing what was there (a file rendered afresh at
+    each start, such as a nats-server configuration holding passwords): created 0600, never briefly readable by
+    others, an existing file tightened to 0600; missing directories 0700."""
+    ensure_private_dir(path.parent)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an existing file keeps its mode through O_TRUNC: tighten it before the new content
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(content)
+
+
+def new_password() -> str:
+    """A generated password: 43 URL-safe characters (safe quoted in a nats-server configuration and unescaped in
+    a URL's user-info)."""
+    return secrets.token_urlsafe(32)
 
 
 def read_private_file(path: Path, *, name: str = "secret") -> SecretStr:

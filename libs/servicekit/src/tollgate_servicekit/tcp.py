@@ -1,4 +1,4 @@
-"""Free-port lookup and readiness waits for local processes."""
+"""Free-port lookup and readiness waits for local processes (test servers, the embedded stack, benchmarks)."""
 
 from __future__ import annotations
 

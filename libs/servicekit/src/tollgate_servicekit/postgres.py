@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from tollgate_devstack.ports import free_port, port_is_open
+from tollgate_servicekit.tcp import free_port, port_is_open
 
 ENV_VAR = "TOLLGATE_TEST_DATABASE_URL"
 LOCAL_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
