@@ -113,7 +113,10 @@ def authenticator(harness: Harness) -> Authenticator:
 def test_the_audience_must_be_the_canonical_url_or_a_list_holding_it(harness: Harness) -> None:
     auth, signer, now = authenticator(harness), harness.signer, time.time()
     auth.authenticate(signer.token(aud=[TOKEN_AUDIENCE, "https://other.example"]), now)
-    for wrong in ("http://127.0.0.1:8080/v1", "http://127.0.0.1:8081", "tollgate-proxy", ["https://other.example"]):
+    auth.authenticate(signer.token(aud=TOKEN_AUDIENCE + "/"), now)  # the same URI (RFC 3986 §6.2.3)
+    auth.authenticate(signer.token(aud=["https://other.example", TOKEN_AUDIENCE + "/"]), now)
+    wrong_ones = ("http://127.0.0.1:8080/v1", "http://127.0.0.1:8080//", "http://127.0.0.1:8081", "tollgate-proxy")
+    for wrong in (*wrong_ones, ["https://other.example"], [7], 7):
         with pytest.raises(CredentialRejected, match="audience"):
             auth.authenticate(signer.token(aud=wrong), now)
 

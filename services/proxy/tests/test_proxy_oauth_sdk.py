@@ -7,9 +7,16 @@ from typing import Any
 
 import anthropic
 import httpx
+import httpx2
 import openai
 import pytest
 from joserfc import jwk
+from mcp.client.auth.utils import (
+    build_protected_resource_metadata_discovery_urls,
+    extract_resource_metadata_from_www_auth,
+)
+from mcp.shared.auth import ProtectedResourceMetadata
+from mcp.shared.auth_utils import check_resource_allowed, resource_url_from_server_url
 
 from tollgate_servicekit.dpop import sign_proof
 
@@ -123,3 +130,18 @@ async def test_a_required_nonce_comes_with_the_refusal_over_http(bare_stack: Any
         assert 'DPoP error="use_dpop_nonce"' in asked.headers["www-authenticate"]
         answered = await client.post(url, json=body, headers=headers(asked.headers["dpop-nonce"]))
         assert answered.status_code == 200, answered.text
+
+
+async def test_the_mcp_sdk_finds_the_metadata_from_the_401_and_accepts_the_resource(resource: Any) -> None:
+    server_url = f"{resource.url}/v1/chat/completions"
+    async with httpx2.AsyncClient() as client:
+        refused = await client.post(server_url, json={"model": "gpt-4o-mini", "messages": MESSAGES})
+        found = extract_resource_metadata_from_www_auth(refused)
+        assert found == metadata_url(resource)
+        assert build_protected_resource_metadata_discovery_urls(found, server_url)[0] == found
+        prm = ProtectedResourceMetadata.model_validate_json((await client.get(found)).content)
+    assert str(prm.resource) == resource.url  # no trailing slash added: the `resource` it sends is the `aud` we want
+    assert [str(server) for server in prm.authorization_servers] == ["http://127.0.0.1:8081"]
+    assert check_resource_allowed(
+        requested_resource=resource_url_from_server_url(server_url), configured_resource=str(prm.resource)
+    )

@@ -107,7 +107,8 @@ def check_claims(claims: Mapping[str, object], *, now: float, issuer: str, audie
     if claims.get("iss") != issuer:
         raise _invalid("token issuer is not accepted")
     aud = claims.get("aud")
-    if not (aud == audience or (isinstance(aud, list) and audience in aud)):
+    names = _same_resource(audience)
+    if not (aud in names if isinstance(aud, str) else isinstance(aud, list) and any(a in names for a in aud)):
         raise _invalid("token audience is not this proxy")
     exp = _number(claims, "exp")
     if exp is None:
@@ -133,6 +134,12 @@ def check_claims(claims: Mapping[str, object], *, now: float, issuer: str, audie
         client_id=client_id,
         jkt=_confirmation(claims),
     )
+
+
+def _same_resource(audience: str) -> tuple[str, ...]:
+    """`audience` and, for a URL with an empty path, the same URL with `/` (RFC 3986 §6.2.3: one resource)."""
+    scheme, _, rest = audience.partition("://")
+    return (audience, audience + "/") if scheme in ("http", "https") and rest and "/" not in rest else (audience,)
 
 
 def _confirmation(claims: Mapping[str, object]) -> str | None:
