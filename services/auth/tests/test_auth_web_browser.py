@@ -66,11 +66,13 @@ async def test_an_owner_signs_in_narrows_the_budget_and_approves_in_chromium(bro
     colour = await page.get_by_role("button", name="Approve").evaluate("b => getComputedStyle(b).backgroundColor")
     assert colour == "rgb(11, 92, 173)"
 
-    # By keyboard: the budget, then Tab past Max requests and Expires after to Approve, and Enter.
+    # By keyboard: the budget, then Tab through the fields after it (each one reached) to Approve, and Enter.
     await budget.fill("1.25")
-    for _ in range(3):
+    reached = []
+    while len(reached) < 10 and (focused := await page.evaluate("document.activeElement.textContent")) != "Approve":
         await page.keyboard.press("Tab")
-    assert await page.evaluate("document.activeElement.textContent") == "Approve"
+        reached.append(await page.evaluate("document.activeElement.id || document.activeElement.textContent"))
+    assert reached == ["budget_period", "max_requests", "rpm", "tpm", "expires_in", "Approve"], focused
     await page.keyboard.press("Enter")
     await page.wait_for_url(re.compile(re.escape(redirect) + r"\?"))
     assert "decision=approve&budget=1250000" in page.url

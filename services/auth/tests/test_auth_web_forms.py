@@ -6,10 +6,11 @@ from importlib.resources import files
 
 import pytest
 
-from tollgate_auth.domain.consent import Decision, OwnerChoice
+from tollgate_auth.domain.consent import BudgetPeriod, Decision, OwnerChoice
 from tollgate_auth.web.forms import InvalidChoice, format_duration, parse_consent_form, parse_duration
 from tollgate_auth.web.pages import form_source, security_headers
 from tollgate_auth.web.session import local_path
+from tollgate_contracts import Capability
 
 
 def test_approve_reads_every_narrowing_field() -> None:
@@ -29,6 +30,19 @@ def test_approve_reads_every_narrowing_field() -> None:
     assert choice == OwnerChoice(
         models=("gpt-4o-mini", "gpt-4.1-*"), budget_micro_usd=2_500_000, max_requests=100, expires_in_seconds=604_800
     )
+
+
+def test_capabilities_period_and_rates_are_read_too() -> None:
+    form = {
+        "decision": "approve",
+        "capabilities_present": "1",
+        "capability_0": "chat",
+        "budget_period": "total",
+        "rpm": "30",
+        "tpm": "20000",
+    }
+    _, choice = parse_consent_form(form)
+    assert choice == OwnerChoice(capabilities=(Capability.CHAT,), budget_period=BudgetPeriod.TOTAL, rpm=30, tpm=20_000)
 
 
 def test_empty_fields_keep_what_was_asked() -> None:
@@ -62,6 +76,11 @@ def test_deny_reads_nothing_else() -> None:
         ({"decision": "approve", "expires_in": "forever"}, "not a duration"),
         ({"decision": "approve", "expires_in": "0d"}, "not a duration"),
         ({"decision": "approve", "models_present": "1"}, "at least one model"),
+        ({"decision": "approve", "capabilities_present": "1"}, "at least one capability"),
+        ({"decision": "approve", "capability_0": "telepathy"}, "unknown capability"),
+        ({"decision": "approve", "budget_period": "week"}, "not a budget period"),
+        ({"decision": "approve", "rpm": "-5"}, "requests per minute above zero"),
+        ({"decision": "approve", "tpm": "lots"}, "tokens per minute above zero"),
     ],
 )
 def test_unreadable_fields_are_invalid_choice_with_a_message_for_the_page(form, says) -> None:

@@ -267,6 +267,11 @@ async def test_the_consent_page_shows_who_why_and_exactly_what_with_labelled_nar
     assert page.control("Max requests")["value"] == "1000"
     assert page.control("Expires after")["value"] == "30d"
     assert page.control("gpt-4o-mini")["type"] == "checkbox"
+    assert page.control("chat")["type"] == "checkbox" and page.control("embeddings")["name"] == "capability_1"
+    assert page.control("Budget period")["name"] == "budget_period"
+    options = re.findall(r'<option value="(\w+)"( selected)?', answer.text)
+    assert options == [("day", " selected"), ("month", ""), ("total", "")]  # never wider than asked
+    assert page.control("Requests per minute")["value"] == "" and page.control("Tokens per minute")["name"] == "tpm"
     assert "Provider" not in page.labels and "Models" not in page.labels
     assert page.buttons[-2:] == ["Approve", "Deny"]
     assert page.forms[-1]["action"] == "/test/consent" and page.hidden["request_id"] == "req_1"
@@ -275,7 +280,7 @@ async def test_the_consent_page_shows_who_why_and_exactly_what_with_labelled_nar
 async def test_the_owner_narrows_and_the_form_reads_back(web) -> None:
     await sign_in(web)
     hidden = Page((await web.get("/test/consent")).text).hidden
-    form = {**hidden, "decision": "approve", "budget_usd": "1.25", "model_0": "gpt-4o-mini"}
+    form = {**hidden, "decision": "approve", "budget_usd": "1.25", "model_0": "gpt-4o-mini", "capability_0": "chat"}
     answer = await web.post("/test/consent", data=form)
     assert answer.status_code == 303
     assert answer.headers["location"] == f"{REDIRECT}?decision=approve&budget=1250000&models=gpt-4o-mini"

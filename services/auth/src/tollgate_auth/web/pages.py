@@ -17,7 +17,13 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from tollgate_auth.domain.consent import ConsentView
-from tollgate_auth.web.forms import MODEL_FIELD_PREFIX, InvalidChoice, format_duration, parse_consent_form
+from tollgate_auth.web.forms import (
+    CAPABILITY_FIELD_PREFIX,
+    MODEL_FIELD_PREFIX,
+    InvalidChoice,
+    format_duration,
+    parse_consent_form,
+)
 from tollgate_auth.web.session import CSRF_FIELD, csrf_token, known_owner, send_new_session_id
 from tollgate_contracts import micro_to_usd
 
@@ -25,6 +31,9 @@ __all__ = ["InvalidChoice", "consent_page", "device_page", "form_source", "parse
 
 STYLESHEET = "/static/tollgate.css"
 PERIOD_TEXT = {"total": "in total", "day": "per day", "month": "per month"}
+NARROWER_PERIODS = {"day": ("day", "month", "total"), "month": ("month", "total"), "total": ("total",)}
+"""For one amount, a budget renewed daily allows most and one for the grant's whole life least: the periods the
+owner may choose instead of the one asked."""
 
 
 @cache
@@ -99,12 +108,15 @@ def render(
 
 def _consent_context(view: ConsentView) -> dict[str, object]:
     asked = view.asked
+    capabilities = asked.capabilities or ()
     return {
         "view": view,
         "asked": asked,
-        "capabilities": [c.value for c in asked.capabilities or ()],
+        "capabilities": [c.value for c in capabilities],
         "period_text": PERIOD_TEXT.get(asked.budget_period.value, asked.budget_period.value),
         "model_fields": [(f"{MODEL_FIELD_PREFIX}{i}", m) for i, m in enumerate(asked.models or ())],
+        "capability_fields": [(f"{CAPABILITY_FIELD_PREFIX}{i}", c.value) for i, c in enumerate(capabilities)],
+        "periods": [(p, PERIOD_TEXT[p]) for p in NARROWER_PERIODS.get(asked.budget_period.value, ())],
     }
 
 
