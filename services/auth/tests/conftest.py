@@ -99,16 +99,6 @@ async def stream_messages(js: JetStreamContext, stream: str) -> list[dict[str, A
 
 # -- real HTTP and a real browser (Chromium), for the pages ------------------------------------------------------
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
 
 @asynccontextmanager
 async def serving(app: FastAPI, port: int = 0) -> AsyncIterator[str]:
@@ -134,21 +124,12 @@ async def serving(app: FastAPI, port: int = 0) -> AsyncIterator[str]:
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Any]:
-    """Debian's Chromium driven by Playwright (no browser download). Fails, never skips, when it is missing."""
-    import shutil
+    """Debian's Chromium driven by Playwright (`tollgate_servicekit.browser`). Fails, never skips, when missing."""
+    from tollgate_servicekit.browser import ChromiumMissing, chromium, chromium_path
 
-    from playwright.async_api import async_playwright
-
-    path = shutil.which("chromium")
-    if path is None:
-        pytest.fail(
-            "chromium is not installed: the browser tests drive Debian's chromium package "
-            "(`apt-get install chromium`; `make test` installs it)",
-            pytrace=False,
-        )
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            await launched.close()
+    try:
+        chromium_path()
+    except ChromiumMissing as exc:
+        pytest.fail(str(exc), pytrace=False)
+    async with chromium() as launched:
+        yield launched
