@@ -42,7 +42,7 @@ class StoredRequest:
     expires_at: datetime
 
 
-def _request_of(row: PendingRequestRow) -> StoredRequest:
+def request_of(row: PendingRequestRow) -> StoredRequest:
     return StoredRequest(
         id=row.id,
         client_id=row.client_id,
@@ -58,6 +58,7 @@ def _request_of(row: PendingRequestRow) -> StoredRequest:
 
 class SqlOAuthStore:
     def __init__(self, database: Database) -> None:
+        self.database = database
         self._session = database.session
 
     # -- clients -------------------------------------------------------------------------------------------------
@@ -143,10 +144,25 @@ class SqlOAuthStore:
             s.add(PendingRequestRow(**request.__dict__, decided_at=None))
             await s.commit()
 
+    async def add_device_request(
+        self, request: StoredRequest, user_code: str, device_code_hash: str, interval_seconds: int
+    ) -> None:
+        async with self._session() as s:
+            s.add(
+                PendingRequestRow(
+                    **request.__dict__,
+                    decided_at=None,
+                    user_code=user_code,
+                    device_code_hash=device_code_hash,
+                    interval_seconds=interval_seconds,
+                )
+            )
+            await s.commit()
+
     async def get_request(self, request_id: str) -> StoredRequest | None:
         async with self._session() as s:
             row = await s.get(PendingRequestRow, request_id)
-        return None if row is None else _request_of(row)
+        return None if row is None else request_of(row)
 
     async def decide_request(self, request_id: str, status: str, grant_id: str | None, now: datetime) -> bool:
         """Record the decision if the request is still pending; False when someone else decided first."""

@@ -75,6 +75,13 @@ class PendingRequestRow(AuthTable, table=True):
     created_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
     expires_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
     decided_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    # A device request (RFC 8628) also has these: the code the owner types, the device code's hash, how often
+    # the device may poll, when it last did, and when its device code was exchanged (once).
+    user_code: str | None = Field(default=None, sa_column=Column(String(9), unique=True, nullable=True))
+    device_code_hash: str | None = Field(default=None, sa_column=Column(String(64), unique=True, nullable=True))
+    interval_seconds: int | None = Field(default=None)
+    last_polled_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
 class RefreshTokenRow(AuthTable, table=True):

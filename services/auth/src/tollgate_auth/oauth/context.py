@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from pydantic import SecretStr
 
+from tollgate_auth.adapters.oauth_devices import SqlDeviceStore
 from tollgate_auth.adapters.oauth_store import SqlOAuthStore
 from tollgate_auth.oauth.bridge import Bridge
 from tollgate_auth.ports import Clock, Ids
@@ -25,6 +26,8 @@ class OAuthContext:
     service: Callable[[], AuthService]
     """The ready service (`NotReady` before)."""
     admin_key: Callable[[], SecretStr | None]
+    devices: Callable[[], SqlDeviceStore]
+    """Device requests (RFC 8628), once auth is up."""
 
     @property
     def issuer(self) -> str:

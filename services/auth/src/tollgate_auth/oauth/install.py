@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from tollgate_auth.oauth import authorize, par, routes
+from tollgate_auth.adapters.oauth_devices import SqlDeviceStore
+from tollgate_auth.oauth import authorize, device_pages, par, routes
 from tollgate_auth.oauth.bridge import Bridge
 from tollgate_auth.oauth.context import OAuthContext
 from tollgate_auth.oauth.layer import OAuthLayer
@@ -20,10 +21,12 @@ def install_oauth(app: FastAPI, runtime: Runtime) -> OAuthLayer:
         store=lambda: runtime.oauth_store,
         service=lambda: runtime.service,
         admin_key=lambda: runtime.admin_key,
+        devices=lambda: SqlDeviceStore(runtime.oauth_store.database),
     )
     layer = OAuthLayer(ctx)
     app.state.oauth = layer
     app.include_router(routes.router)
     app.include_router(authorize.router)
     app.include_router(par.router)
+    app.include_router(device_pages.router)
     return layer

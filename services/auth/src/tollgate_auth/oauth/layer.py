@@ -9,6 +9,7 @@ from authlib.oauth2.rfc6749.errors import OAuth2Error
 from starlette.responses import Response
 
 from tollgate_auth.oauth.context import OAuthContext
+from tollgate_auth.oauth.device import DeviceAuthorization, DeviceGrant
 from tollgate_auth.oauth.endpoints import Introspection, Revocation
 from tollgate_auth.oauth.grants import CodeGrant, RefreshGrant, ResourceIndicator, S256Only
 from tollgate_auth.oauth.metadata import server_metadata
@@ -31,6 +32,8 @@ class OAuthLayer:
         server.register_grant(CodeGrant, [S256Only(required=True), ResourceIndicator(ctx.settings.resource)])
         server.register_grant(RefreshGrant, [ResourceIndicator(ctx.settings.resource)])
         server.register_endpoint(Registration(ctx, self.metadata))
+        server.register_grant(DeviceGrant)
+        server.register_endpoint(DeviceAuthorization(ctx))
         server.register_endpoint(Revocation(ctx))
         server.register_endpoint(Introspection(ctx))
         self.server = server

@@ -1,7 +1,6 @@
 """RFC 8414 authorization-server metadata: what this server really supports, nothing it does not.
 
-Not advertised yet (not built): `device_authorization_endpoint` and the device_code grant (RFC 8628),
-client_credentials, token exchange
+Not advertised yet (not built): client_credentials, token exchange
 (RFC 8693), `dpop_signing_alg_values_supported` (RFC 9449) and `client_id_metadata_document_supported`.
 """
 
@@ -20,10 +19,13 @@ REGISTER = "/oauth/register"
 PAR = "/oauth/par"
 REVOKE = "/oauth/revoke"
 INTROSPECT = "/oauth/introspect"
+DEVICE_AUTHORIZATION = "/oauth/device_authorization"
+DEVICE_VERIFY = "/device"
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 JWKS = "/.well-known/jwks.json"
 WELL_KNOWN = "/.well-known/oauth-authorization-server"
 
-GRANT_TYPES = ["authorization_code", "refresh_token"]
+GRANT_TYPES = ["authorization_code", "refresh_token", DEVICE_GRANT]
 AUTH_METHODS = ["none", "client_secret_basic", "client_secret_post"]
 
 
@@ -37,6 +39,7 @@ def server_metadata(settings: Settings) -> dict[str, Any]:
             "registration_endpoint": base + REGISTER,
             "pushed_authorization_request_endpoint": base + PAR,
             "require_pushed_authorization_requests": settings.require_par,
+            "device_authorization_endpoint": base + DEVICE_AUTHORIZATION,
             "revocation_endpoint": base + REVOKE,
             "revocation_endpoint_auth_methods_supported": list(AUTH_METHODS),
             "introspection_endpoint": base + INTROSPECT,

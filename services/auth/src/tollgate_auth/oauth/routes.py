@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from tollgate_auth.oauth.layer import NO_STORE, OAuthLayer, to_response
-from tollgate_auth.oauth.metadata import INTROSPECT, REGISTER, REVOKE, TOKEN, WELL_KNOWN
+from tollgate_auth.oauth.metadata import DEVICE_AUTHORIZATION, INTROSPECT, REGISTER, REVOKE, TOKEN, WELL_KNOWN
 from tollgate_auth.oauth.requests import CapturedJsonRequest, capture, public_uri
 
 router = APIRouter(tags=["oauth"])
@@ -72,3 +72,11 @@ async def introspect(request: Request) -> Response:
     layer = layer_of(request)
     captured = await capture(request, layer.ctx.settings.public_url)
     return to_response(await layer.run(layer.server.create_endpoint_response, "introspection", captured))
+
+
+@router.post(DEVICE_AUTHORIZATION)
+async def device_authorization(request: Request) -> Response:
+    """RFC 8628 §3.1: a device code, a user code and where the owner enters it."""
+    layer = layer_of(request)
+    captured = await capture(request, layer.ctx.settings.public_url)
+    return to_response(await layer.run(layer.server.create_endpoint_response, "device_authorization", captured))

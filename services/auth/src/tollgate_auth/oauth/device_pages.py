@@ -1,0 +1,94 @@
+"""The device verification page (RFC 8628 §3.3): the owner types (or follows a link with) the user code, sees
+the request on the consent form, and approves (narrowing) or denies; the polling device then hears of it."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from tollgate_auth.adapters.oauth_store import PENDING, StoredRequest
+from tollgate_auth.domain.consent import (
+    DEFAULT_TEMPLATE,
+    ConsentView,
+    Decision,
+    grant_request_from,
+    narrow,
+    needs_provider_and_models,
+    with_template,
+)
+from tollgate_auth.domain.errors import InvalidRequest
+from tollgate_auth.domain.grant_requests import normalize_user_code
+from tollgate_auth.oauth.details import asked_details
+from tollgate_auth.oauth.layer import OAuthLayer
+from tollgate_auth.oauth.metadata import DEVICE_VERIFY
+from tollgate_auth.web.forms import parse_consent_form
+from tollgate_auth.web.pages import device_page
+from tollgate_auth.web.session import check_csrf, current_owner, signin_redirect
+
+router = APIRouter(tags=["oauth"])
+
+UNKNOWN = "That code is unknown or no longer valid; check the code your device shows."
+
+
+def _view(stored: StoredRequest) -> ConsentView:
+    asked = asked_details(stored.params)
+    return ConsentView(
+        request_id=stored.id,
+        action=DEVICE_VERIFY,
+        client_name=stored.params.get("client_name", stored.client_id),
+        verified_domain=None,
+        asked=with_template(asked, DEFAULT_TEMPLATE),
+        needs_provider_and_models=needs_provider_and_models(asked),
+    )
+
+
+async def _pending(layer: OAuthLayer, user_code: str | None) -> StoredRequest | None:
+    code = normalize_user_code(user_code or "")
+    stored = None if code is None else await layer.ctx.devices().by_user_code(code)
+    if stored is None or stored.status != PENDING or layer.ctx.clock.now() >= stored.expires_at:
+        return None
+    return stored
+
+
+@router.get(DEVICE_VERIFY)
+async def verification_page(request: Request, user_code: str | None = None) -> Response:
+    owner = await current_owner(request)
+    if owner is None:
+        return signin_redirect(request)
+    if not user_code:
+        return device_page(request, user_code=None, view=None, message=None)
+    layer: OAuthLayer = request.app.state.oauth
+    stored = await _pending(layer, user_code)
+    if stored is None:
+        return device_page(request, user_code=user_code, view=None, message=UNKNOWN, status_code=404)
+    return device_page(request, user_code=normalize_user_code(user_code), view=_view(stored), message=None)
+
+
+@router.post(DEVICE_VERIFY)
+async def verification_answer(request: Request) -> Response:
+    layer: OAuthLayer = request.app.state.oauth
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    check_csrf(request, form)
+    owner = await current_owner(request)
+    if owner is None:
+        return signin_redirect(request)
+    stored = await layer.ctx.store().get_request(form.get("request_id", ""))
+    live = stored is not None and stored.status == PENDING and layer.ctx.clock.now() < stored.expires_at
+    if stored is None or not live:
+        return device_page(request, user_code=None, view=None, message=UNKNOWN, status_code=404)
+    asked = asked_details(stored.params)
+    try:
+        decision, choice = parse_consent_form(form)
+        granted = narrow(asked, choice, template=DEFAULT_TEMPLATE) if decision is Decision.APPROVE else None
+        client_name = stored.params.get("client_name")
+        grant_request = None if granted is None else grant_request_from(granted, app_name=client_name)
+    except InvalidRequest as exc:
+        return device_page(request, user_code=None, view=_view(stored), message=exc.message, status_code=422)
+    store, now = layer.ctx.store(), layer.ctx.clock.now()
+    if not await store.decide_request(stored.id, "denied" if grant_request is None else "approved", None, now):
+        return device_page(request, user_code=None, view=None, message="This request was already answered.")
+    if grant_request is None:
+        return device_page(request, user_code=None, view=None, message="Denied. The device gets no access.")
+    created = await layer.ctx.service().create_grant(grant_request, owner.tenant_id)
+    await store.set_request_grant(stored.id, created.id)
+    return device_page(request, user_code=None, view=None, message="Approved. You can return to your device.")
