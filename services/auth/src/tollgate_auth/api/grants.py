@@ -14,18 +14,23 @@ router = APIRouter(tags=["grants"], dependencies=[Depends(require_admin)])
 
 @router.post("/v1/grants", status_code=201)
 async def create_grant(body: GrantIn, service: ServiceDep) -> GrantOut:
+    """Create an active grant directly (the operator's path; apps ask through OAuth consent instead).
+
+    Its state is on the bus before this answers."""
     grant = await service.create_grant(body.to_request(), body.tenant_id)
     return GrantOut.of(grant, service.clock.now())
 
 
 @router.get("/v1/grants")
 async def list_grants(service: ServiceDep, tenant_id: str | None = None) -> DataList[GrantOut]:
+    """Every grant, or one tenant's."""
     now = service.clock.now()
     return DataList(data=[GrantOut.of(g, now) for g in await service.list_grants(tenant_id)])
 
 
 @router.get("/v1/grants/{grant_id}")
 async def get_grant(grant_id: str, service: ServiceDep) -> GrantOut:
+    """One grant; 404 for an unknown id."""
     return GrantOut.of(await service.get_grant(grant_id), service.clock.now())
 
 
@@ -37,21 +42,25 @@ async def revoke_grant(grant_id: str, service: ServiceDep) -> GrantOut:
 
 @router.post("/v1/grants/{grant_id}/tokens", status_code=201)
 async def mint_token(grant_id: str, service: ServiceDep, body: Annotated[TokenIn | None, Body()] = None) -> TokenOut:
+    """Mint a short-lived delegated access token for the grant (never outliving it)."""
     issued = await service.mint_token(grant_id, body.ttl_seconds if body else None)
     return TokenOut(access_token=issued.access_token, expires_in=issued.expires_in)
 
 
 @router.post("/v1/grants/{grant_id}/api-keys", status_code=201)
 async def create_api_key(grant_id: str, service: ServiceDep) -> ApiKeyCreated:
+    """Create a `tg_…` API key bound to the grant; the key is shown in this answer only (stored as a hash)."""
     api_key, plain = await service.create_api_key(grant_id)
     return ApiKeyCreated(**ApiKeyOut.of(api_key).model_dump(), api_key=plain)
 
 
 @router.get("/v1/grants/{grant_id}/api-keys")
 async def list_api_keys(grant_id: str, service: ServiceDep) -> DataList[ApiKeyOut]:
+    """The grant's API keys, by prefix and status (never the key)."""
     return DataList(data=[ApiKeyOut.of(k) for k in await service.list_api_keys(grant_id)])
 
 
 @router.post("/v1/api-keys/{key_id}/revoke")
 async def revoke_api_key(key_id: str, service: ServiceDep) -> ApiKeyOut:
+    """Revoke an API key; every proxy refuses it once the revocation is on the bus (before this answers)."""
     return ApiKeyOut.of(await service.revoke_api_key(key_id))

@@ -65,6 +65,8 @@ class CredentialList(BaseModel):
 
 @credentials.post("", status_code=201)
 async def create_credential(body: CreateCredential, service: ServiceDep) -> CredentialOut:
+    """Store a provider key (envelope-encrypted; only its last four characters are kept in clear) for a tenant
+    auth knows; a custom base URL must pass the egress guard. The key is never returned."""
     credential = await service.create(
         tenant_id=body.tenant_id,
         provider=body.provider,
@@ -79,14 +81,17 @@ async def create_credential(body: CreateCredential, service: ServiceDep) -> Cred
 async def list_credentials(
     service: ServiceDep, tenant_id: Annotated[str | None, Query(max_length=128)] = None
 ) -> CredentialList:
+    """Every credential, or one tenant's, masked (last four characters only)."""
     return CredentialList(data=[CredentialOut.of(c) for c in await service.list(tenant_id)])
 
 
 @credentials.get("/{credential_id}")
 async def get_credential(credential_id: str, service: ServiceDep) -> CredentialOut:
+    """One credential, masked; 404 for an unknown id."""
     return CredentialOut.of(await service.get(credential_id))
 
 
 @credentials.delete("/{credential_id}")
 async def delete_credential(credential_id: str, service: ServiceDep) -> CredentialOut:
+    """Erase the key material and publish the credential as deleted, so proxies drop their cached copy."""
     return CredentialOut.of(await service.delete(credential_id))
