@@ -97,7 +97,7 @@ async def stream_messages(js: JetStreamContext, stream: str) -> list[dict[str, A
     return found
 
 
-# -- real HTTP and a real browser (Chromium), for the pages ------------------------------------------------------
+# -- real HTTP, for the pages in a browser (the `browser` fixture is servicekit's pytest plugin's) ---------------------
 
 
 @asynccontextmanager
@@ -120,16 +120,3 @@ async def serving(app: FastAPI, port: int = 0) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await task
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    """Debian's Chromium driven by Playwright (`tollgate_servicekit.browser`). Fails, never skips, when missing."""
-    from tollgate_servicekit.browser import ChromiumMissing, chromium, chromium_path
-
-    try:
-        chromium_path()
-    except ChromiumMissing as exc:
-        pytest.fail(str(exc), pytrace=False)
-    async with chromium() as launched:
-        yield launched

@@ -14,7 +14,7 @@ from tollgate_servicekit.testing import eventually
 from .conftest import serving
 from .test_auth_web_pages import CSP, PASSWORD, VIEW, add_test_consent
 
-pytestmark = [pytest.mark.e2e, pytest.mark.integration]
+pytestmark = pytest.mark.e2e
 
 PHONE = {"width": 360, "height": 740}
 

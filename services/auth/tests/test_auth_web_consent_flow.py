@@ -22,7 +22,7 @@ from tollgate_auth.app import create_app
 
 from .conftest import serving
 
-pytestmark = [pytest.mark.e2e, pytest.mark.integration]
+pytestmark = pytest.mark.e2e
 
 PASSWORD = "correct horse battery staple"
 DETAILS = [

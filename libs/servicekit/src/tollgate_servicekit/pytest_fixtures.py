@@ -9,7 +9,8 @@ Every fixture here uses real servers. PostgreSQL comes from
 else a container; when none can be had, tests that need it fail saying why.
 
 Fixtures: `nats_server` (session), `fresh_nats` (per test), `nats_url`, `pg_url` (session), `pg_database`,
-`sqlite_database`, `database` (each test once on SQLite, once on PostgreSQL).
+`sqlite_database`, `database` (each test once on SQLite, once on PostgreSQL), `browser` (Debian's Chromium through
+Playwright, `tollgate_servicekit.browser`; a test using it is `e2e`).
 """
 
 from __future__ import annotations
@@ -107,6 +108,22 @@ def database(request: pytest.FixtureRequest) -> Database:
     return db
 
 
+# --- a real browser ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    """A headless Chromium (Debian's package, driven by Playwright). Fails, never skips, when it is not installed."""
+    from tollgate_servicekit.browser import ChromiumMissing, chromium, chromium_path
+
+    try:
+        chromium_path()
+    except ChromiumMissing as exc:
+        pytest.fail(str(exc), pytrace=False)
+    async with chromium() as launched:
+        yield launched
+
+
 # --- test tiers ------------------------------------------------------------------------------------------------
 # Markers tell the truth: a test that uses a server fixture is `integration` whether or not its module says so,
 # and `make test-unit` (TOLLGATE_TEST_TIER=unit) makes any unmarked test that still starts a server fail loudly.
@@ -125,8 +142,11 @@ def needs_server(item: pytest.Item) -> bool:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark every test whose fixtures reach a server `integration` (unless it is `e2e`)."""
+    """Mark every test that drives a browser `e2e`, and every other test whose fixtures reach a server
+    `integration`."""
     for item in items:
+        if "browser" in getattr(item, "fixturenames", ()) and item.get_closest_marker("e2e") is None:
+            item.add_marker(pytest.mark.e2e)
         if needs_server(item) and item.get_closest_marker("e2e") is None:
             item.add_marker(pytest.mark.integration)
 
