@@ -12,7 +12,7 @@ from joserfc import jwk
 from tollgate_contracts import ErrorCode
 from tollgate_proxy.domain.dpop import Nonces, Presentation, ProofPolicy, ReplayCache
 from tollgate_proxy.domain.errors import ProofRejected, Unavailable
-from tollgate_proxy.testing import Answer, Exchange, Harness
+from tollgate_proxy.testing import Answer, Exchange, Harness, make_api_key
 from tollgate_proxy.testing.provider import completion
 from tollgate_servicekit.dpop import sign_proof
 
@@ -133,6 +133,11 @@ async def test_bearer_tokens_and_api_keys_are_not_accepted_as_dpop(harness: Harn
     assert answer.status == 401
     assert 'DPoP error="invalid_token"' in dpop_challenge(answer)
     assert (await call(harness, token, scheme="Bearer")).status == 200
+    api_key = "tg_" + "k" * 40
+    harness.policy.apply(make_api_key(api_key))
+    as_dpop = await call(harness, api_key, proof(harness, app_key, api_key))
+    assert "API keys are not DPoP-bound" in dpop_challenge(as_dpop)
+    assert (await call(harness, api_key, scheme="Bearer")).status == 200
 
 
 async def test_the_anthropic_dialect_refuses_a_bound_token_in_its_own_shape(harness: Harness, app_key: jwk.Key) -> None:
