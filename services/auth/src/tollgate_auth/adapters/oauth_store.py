@@ -176,6 +176,20 @@ class SqlOAuthStore:
             await s.commit()
         return won
 
+    async def standing_grant(self, client_id: str) -> str | None:
+        """The grant the owner last approved for this client (client credentials use it), if any."""
+        query = (
+            select(PendingRequestRow.grant_id)
+            .where(
+                col(PendingRequestRow.client_id) == client_id,
+                col(PendingRequestRow.status) == "approved",
+                col(PendingRequestRow.grant_id).is_not(None),
+            )
+            .order_by(col(PendingRequestRow.decided_at).desc())
+        )
+        async with self._session() as s:
+            return (await s.exec(query)).first()
+
     async def set_request_grant(self, request_id: str, grant_id: str) -> None:
         """The grant an approved request created."""
         async with self._session() as s:

@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from authlib.oauth2.rfc6749 import grants
-from authlib.oauth2.rfc6749.errors import InvalidRequestError
+from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError
 from authlib.oauth2.rfc7636 import CodeChallenge
 
 from tollgate_auth.domain.errors import GrantNotFound
@@ -165,3 +165,25 @@ async def revoke_family(ctx: OAuthContext, family_id: str, action: str) -> None:
     live = [(t.access_jti, t.access_expires_at) for t in tokens]
     details = {"family_id": family_id, "client_id": first.client_id}
     await ctx.service().revoke_tokens(first.grant_id, first.tenant_id, live, action, details)
+
+
+class ClientCredentials(grants.ClientCredentialsGrant):  # type: ignore[misc]
+    """RFC 6749 §4.4 for a confidential client whose request the owner approved once (by code or device flow):
+    its tokens are for that grant, while it stays active; before any approval, `invalid_grant`."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+
+    def validate_token_request(self) -> None:
+        super().validate_token_request()
+        ctx = ctx_of(self)
+        grant_id = ctx.bridge.wait(ctx.store().standing_grant(self.request.client.get_client_id()))
+        user = None if grant_id is None else grant_user(ctx, grant_id)
+        if user is None:
+            raise InvalidGrantError("the owner has not approved this client (or its grant ended)")
+        self.request.user = user
+
+    def generate_token(self, user: Any = None, **kwargs: Any) -> Any:
+        return super().generate_token(user=self.request.user, **kwargs)
+
+    def create_token_response(self) -> Answer:
+        return with_grant(self, super().create_token_response())

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from tollgate_auth.oauth.context import OAuthContext
 from tollgate_auth.oauth.device import DeviceAuthorization, DeviceGrant
 from tollgate_auth.oauth.endpoints import Introspection, Revocation
-from tollgate_auth.oauth.grants import CodeGrant, RefreshGrant, ResourceIndicator, S256Only
+from tollgate_auth.oauth.grants import ClientCredentials, CodeGrant, RefreshGrant, ResourceIndicator, S256Only
 from tollgate_auth.oauth.metadata import server_metadata
 from tollgate_auth.oauth.registration import Registration
 from tollgate_auth.oauth.server import Answer, TollgateAuthorizationServer
@@ -33,6 +33,7 @@ class OAuthLayer:
         server.register_grant(RefreshGrant, [ResourceIndicator(ctx.settings.resource)])
         server.register_endpoint(Registration(ctx, self.metadata))
         server.register_grant(DeviceGrant)
+        server.register_grant(ClientCredentials, [ResourceIndicator(ctx.settings.resource)])
         server.register_endpoint(DeviceAuthorization(ctx))
         server.register_endpoint(Revocation(ctx))
         server.register_endpoint(Introspection(ctx))

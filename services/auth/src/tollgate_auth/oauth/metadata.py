@@ -1,6 +1,6 @@
 """RFC 8414 authorization-server metadata: what this server really supports, nothing it does not.
 
-Not advertised yet (not built): client_credentials, token exchange
+Not advertised yet (not built): token exchange
 (RFC 8693), `dpop_signing_alg_values_supported` (RFC 9449) and `client_id_metadata_document_supported`.
 """
 
@@ -25,7 +25,7 @@ DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 JWKS = "/.well-known/jwks.json"
 WELL_KNOWN = "/.well-known/oauth-authorization-server"
 
-GRANT_TYPES = ["authorization_code", "refresh_token", DEVICE_GRANT]
+GRANT_TYPES = ["authorization_code", "refresh_token", DEVICE_GRANT, "client_credentials"]
 AUTH_METHODS = ["none", "client_secret_basic", "client_secret_post"]
 
 

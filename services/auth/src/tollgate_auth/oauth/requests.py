@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 from authlib.oauth2.rfc6749 import JsonPayload, JsonRequest, OAuth2Payload, OAuth2Request
-from starlette.datastructures import FormData, QueryParams
+from starlette.datastructures import FormData, Headers, QueryParams
 from starlette.requests import Request
 
 SAFE_URI = "https://localhost/"
@@ -35,7 +36,12 @@ class Payload(OAuth2Payload):  # type: ignore[misc]
 
 class CapturedRequest(OAuth2Request):  # type: ignore[misc]
     def __init__(
-        self, method: str, uri: str, headers: dict[str, str], args: list[tuple[str, str]], form: list[tuple[str, str]]
+        self,
+        method: str,
+        uri: str,
+        headers: Mapping[str, str],
+        args: list[tuple[str, str]],
+        form: list[tuple[str, str]],
     ) -> None:
         super().__init__(method, SAFE_URI, headers=headers)
         self.uri = uri
@@ -62,7 +68,7 @@ class CapturedJsonPayload(JsonPayload):  # type: ignore[misc]
 
 
 class CapturedJsonRequest(JsonRequest):  # type: ignore[misc]
-    def __init__(self, method: str, uri: str, headers: dict[str, str], data: dict[str, Any]) -> None:
+    def __init__(self, method: str, uri: str, headers: Mapping[str, str], data: dict[str, Any]) -> None:
         super().__init__(method, SAFE_URI, headers)
         self.uri = uri
         self.payload = CapturedJsonPayload(data)
@@ -81,10 +87,15 @@ def public_uri(public_url: str, request: Request) -> str:
 async def capture(request: Request, public_url: str) -> CapturedRequest:
     form = _pairs(await request.form()) if request.method == "POST" else []
     return CapturedRequest(
-        request.method, public_uri(public_url, request), dict(request.headers), _pairs(request.query_params), form
+        # Starlette's headers, not a dict: Authlib asks for `Authorization`, HTTP/2 and ASGI spell it lowercase.
+        request.method,
+        public_uri(public_url, request),
+        request.headers,
+        _pairs(request.query_params),
+        form,
     )
 
 
 def rebuilt(public_url: str, path: str, params: dict[str, str]) -> CapturedRequest:
     """A GET authorization request made again from its stored parameters (after consent, or from a PAR)."""
-    return CapturedRequest("GET", public_url + path, {}, list(params.items()), [])
+    return CapturedRequest("GET", public_url + path, Headers(), list(params.items()), [])

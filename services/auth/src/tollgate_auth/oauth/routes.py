@@ -44,7 +44,7 @@ async def register_client(request: Request) -> Response:
         body = {"error": "invalid_client_metadata", "error_description": "the body must be a JSON object"}
         return JSONResponse(body, status_code=400, headers=NO_STORE)
     json_request = CapturedJsonRequest(
-        "POST", public_uri(layer.ctx.settings.public_url, request), dict(request.headers), data
+        "POST", public_uri(layer.ctx.settings.public_url, request), request.headers, data
     )
     answer = await layer.run(layer.server.create_endpoint_response, "client_registration", json_request)
     return to_response(answer)
