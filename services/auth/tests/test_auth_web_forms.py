@@ -9,7 +9,7 @@ import pytest
 from tollgate_auth.domain.consent import BudgetPeriod, Decision, OwnerChoice
 from tollgate_auth.web.forms import InvalidChoice, format_duration, parse_consent_form, parse_duration
 from tollgate_auth.web.pages import form_source, security_headers
-from tollgate_auth.web.session import local_path
+from tollgate_auth.web.session import Owner, local_path
 from tollgate_contracts import Capability
 
 
@@ -143,3 +143,8 @@ def test_templates_and_stylesheet_ship_inside_the_package() -> None:
         assert web.joinpath("templates", name).is_file(), name
     css = web.joinpath("static", "tollgate.css").read_text()
     assert "@media" in css and "max-width" in css
+
+
+def test_every_role_but_read_only_may_consent() -> None:
+    roles = ("admin", "developer", "user", "read-only")
+    assert [Owner("usr_1", "a@example.com", "tnt_1", r).may_consent for r in roles] == [True, True, True, False]

@@ -195,6 +195,10 @@ async def test_signing_in_issues_a_fresh_session_id_and_returns_to_next(web) -> 
     consent = await web.get("/test/consent")
     assert consent.status_code == 200
     assert "owner@example.com" in consent.text
+    # Signed in already: the sign-in page sends the browser straight on, or says who is signed in.
+    again = await web.get("/signin", params={"next": "/test/consent"})
+    assert (again.status_code, again.headers["location"]) == (303, "/test/consent")
+    assert "You are signed in as" in (await web.get("/signin")).text
 
 
 async def test_a_wrong_password_and_an_unknown_email_get_the_same_one_message(web) -> None:

@@ -47,7 +47,11 @@ def _form_text(form: object, name: str) -> str:
 @router.get(SIGNIN_PATH)
 async def signin_page(request: Request, next: str | None = None) -> Response:
     owner = await current_owner(request)
-    return render(request, "signin.html", owner=owner, next=local_path(next), email=None)
+    target = local_path(next)
+    if owner is not None and target is not None:
+        # Already signed in (another tab did it): straight on.
+        return RedirectResponse(target, status_code=303, headers={"Cache-Control": "no-store"})
+    return render(request, "signin.html", owner=owner, next=target, email=None)
 
 
 @router.post(SIGNIN_PATH)

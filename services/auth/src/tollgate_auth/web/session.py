@@ -45,6 +45,11 @@ class Owner:
     tenant_id: str
     role: str
 
+    @property
+    def may_consent(self) -> bool:
+        """Whether this owner may approve an app's request: every role but `read-only` (which may only look)."""
+        return self.role != "read-only"
+
 
 def _runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
