@@ -18,6 +18,7 @@ from mcp.client.auth.utils import (
 from mcp.shared.auth import ProtectedResourceMetadata
 from mcp.shared.auth_utils import check_resource_allowed, resource_url_from_server_url
 
+from tollgate_proxy.testing import DpopApp
 from tollgate_servicekit.dpop import sign_proof
 
 MESSAGES: list[Any] = [{"role": "user", "content": "Say hello"}]
@@ -96,17 +97,6 @@ async def test_a_dpop_bound_token_works_over_http_and_a_replay_does_not(resource
         assert 'DPoP error="invalid_dpop_proof"' in replayed.headers["www-authenticate"]
         as_bearer = await client.post(url, json=body, headers={"Authorization": f"Bearer {token}"})
         assert as_bearer.status_code == 401
-        # The official SDK carries a bound token too, given the scheme and a fresh proof as headers.
-        fresh = sign_proof(key, method="POST", url=url, access_token=token)
-        sdk = openai.AsyncOpenAI(
-            base_url=f"{resource.url}/v1",
-            api_key="unused",
-            max_retries=0,
-            default_headers={"Authorization": f"DPoP {token}", "DPoP": fresh},
-        )
-        resource.clients.append(sdk)
-        completion = await sdk.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
-        assert completion.choices[0].message.content == resource.REPLY
     assert "DPoP" not in str(resource.provider.seen[-1]["headers"])
 
 
@@ -145,3 +135,24 @@ async def test_the_mcp_sdk_finds_the_metadata_from_the_401_and_accepts_the_resou
     assert check_resource_allowed(
         requested_resource=resource_url_from_server_url(server_url), configured_resource=str(prm.resource)
     )
+
+
+async def test_the_openai_sdk_uses_a_bound_token_with_a_fresh_proof_per_request(resource: Any) -> None:
+    app = DpopApp.generate()
+    token = resource.signer.sign(resource.signer.claims(resource.OPENAI_GRANT, resource.TENANT, cnf=app.cnf))
+    http = httpx2.AsyncClient(auth=app.auth(token))
+    client = openai.AsyncOpenAI(base_url=f"{resource.url}/v1", api_key="unused", max_retries=0, http_client=http)
+    resource.clients.append(client)
+    for _ in range(2):
+        completion = await client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+        assert completion.choices[0].message.content == resource.REPLY
+    stream = await client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True)
+    assert "".join([c.choices[0].delta.content or "" async for c in stream if c.choices]) == resource.REPLY
+    models = await client.models.list()
+    assert models is not None
+    # Without the key, the same token is refused through the same SDK: a stolen bound token is useless.
+    thief = openai.AsyncOpenAI(base_url=f"{resource.url}/v1", api_key=token, max_retries=0)
+    resource.clients.append(thief)
+    with pytest.raises(openai.AuthenticationError) as refused:
+        await thief.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    assert 'DPoP error="invalid_token"' in refused.value.response.headers["www-authenticate"]

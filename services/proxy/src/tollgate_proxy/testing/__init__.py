@@ -15,6 +15,7 @@ from tollgate_proxy.testing.builders import (
     make_revocation,
     make_usage,
 )
+from tollgate_proxy.testing.dpop import DpopApp, DpopAuth
 from tollgate_proxy.testing.fakes import (
     Answer,
     FakeClock,
@@ -32,6 +33,8 @@ __all__ = [
     "PROVIDER_KEY",
     "TENANT",
     "Answer",
+    "DpopApp",
+    "DpopAuth",
     "Exchange",
     "FakeClock",
     "FakeReadiness",
