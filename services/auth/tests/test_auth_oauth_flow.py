@@ -121,6 +121,7 @@ async def test_metadata_names_every_endpoint_and_what_is_supported(flow: Flow) -
     assert meta["code_challenge_methods_supported"] == ["S256"]
     assert meta["authorization_details_types_supported"] == ["tollgate_ai_access"]
     assert meta["authorization_response_iss_parameter_supported"] is True
+    assert meta["client_id_metadata_document_supported"] is True
     assert meta["device_authorization_endpoint"] == f"{PUBLIC_URL}/oauth/device_authorization"
     assert meta["grant_types_supported"] == [
         "authorization_code",

@@ -29,6 +29,7 @@ from tollgate_auth.domain.consent import (
 )
 from tollgate_auth.domain.errors import InvalidRequest
 from tollgate_auth.oauth.details import asked_details, granted_details
+from tollgate_auth.oauth.documents import verified_domain
 from tollgate_auth.oauth.errors import ExpiredRequestError
 from tollgate_auth.oauth.layer import OAuthLayer, to_response
 from tollgate_auth.oauth.metadata import AUTHORIZE
@@ -125,7 +126,7 @@ def _view(stored: StoredRequest, client_name: str, asked: AccessDetails) -> Cons
         request_id=stored.id,
         action=AUTHORIZE,
         client_name=client_name,
-        verified_domain=None,
+        verified_domain=verified_domain(stored.client_id),
         asked=with_template(asked, DEFAULT_TEMPLATE),
         needs_provider_and_models=needs_provider_and_models(asked),
     )

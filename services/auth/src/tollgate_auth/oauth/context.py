@@ -10,6 +10,7 @@ from pydantic import SecretStr
 from tollgate_auth.adapters.oauth_devices import SqlDeviceStore
 from tollgate_auth.adapters.oauth_store import SqlOAuthStore
 from tollgate_auth.oauth.bridge import Bridge
+from tollgate_auth.oauth.documents import MetadataDocuments
 from tollgate_auth.ports import Clock, Ids
 from tollgate_auth.service import AuthService
 from tollgate_auth.settings import Settings
@@ -28,6 +29,8 @@ class OAuthContext:
     admin_key: Callable[[], SecretStr | None]
     devices: Callable[[], SqlDeviceStore]
     """Device requests (RFC 8628), once auth is up."""
+    documents: MetadataDocuments
+    """Clients named by a client metadata document URL."""
 
     @property
     def issuer(self) -> str:

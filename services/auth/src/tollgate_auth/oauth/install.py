@@ -8,6 +8,7 @@ from tollgate_auth.adapters.oauth_devices import SqlDeviceStore
 from tollgate_auth.oauth import authorize, device_pages, par, routes
 from tollgate_auth.oauth.bridge import Bridge
 from tollgate_auth.oauth.context import OAuthContext
+from tollgate_auth.oauth.documents import MetadataDocuments
 from tollgate_auth.oauth.layer import OAuthLayer
 from tollgate_auth.runtime import Runtime
 
@@ -22,6 +23,7 @@ def install_oauth(app: FastAPI, runtime: Runtime) -> OAuthLayer:
         service=lambda: runtime.service,
         admin_key=lambda: runtime.admin_key,
         devices=lambda: SqlDeviceStore(runtime.oauth_store.database),
+        documents=MetadataDocuments(runtime.clock, loopback=runtime.settings.client_metadata_loopback),
     )
     layer = OAuthLayer(ctx)
     app.state.oauth = layer

@@ -1,7 +1,7 @@
 """RFC 8414 authorization-server metadata: what this server really supports, nothing it does not.
 
 Not advertised yet (not built): token exchange
-(RFC 8693), `dpop_signing_alg_values_supported` (RFC 9449) and `client_id_metadata_document_supported`.
+(RFC 8693) and `dpop_signing_alg_values_supported` (RFC 9449).
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ def server_metadata(settings: Settings) -> dict[str, Any]:
             "code_challenge_methods_supported": ["S256"],
             "authorization_details_types_supported": [DETAILS_TYPE],
             "authorization_response_iss_parameter_supported": True,
+            "client_id_metadata_document_supported": True,
         }
     )
     # Authlib's `metadata.validate()` insists on https, which the plain-HTTP embedded default is not; the tests

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,7 +16,10 @@ from authlib.oauth2.rfc6749 import AuthorizationServer, OAuth2Error
 from authlib.oauth2.rfc9207 import IssuerParameter
 
 from tollgate_auth.oauth.context import OAuthContext
+from tollgate_auth.oauth.documents import DocumentRefused, names_a_document
 from tollgate_auth.oauth.models import Client, GrantUser, RefreshToken, digest
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -65,7 +69,15 @@ class TollgateAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
     def query_client(self, client_id: str) -> Client | None:
         if not client_id:
             return None
-        return self.ctx.bridge.wait(self.ctx.store().get_client(client_id))
+        ctx = self.ctx
+        if names_a_document(client_id, loopback=ctx.settings.client_metadata_loopback):
+            try:
+                return ctx.bridge.wait(ctx.documents.client(client_id))
+            except DocumentRefused as exc:
+                # Authlib answers invalid_client for a missing client; say why in the log, not to the caller.
+                log.info("client %s refused: %s", client_id[:100], exc.reason)
+                return None
+        return ctx.bridge.wait(ctx.store().get_client(client_id))
 
     def save_token(self, token: dict[str, Any], request: Any) -> None:
         """Access tokens are JWTs (never stored); a refresh token is stored hashed, in the family of the one it
