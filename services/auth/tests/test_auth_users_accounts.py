@@ -7,12 +7,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tollgate_auth.accounts import Accounts, session_hash
+from tollgate_auth.accounts import Accounts, SignInThrottled, session_hash
 from tollgate_auth.adapters.db import SqlStore
 from tollgate_auth.adapters.passwords import Argon2Hasher
 from tollgate_auth.domain import Tenant, new_tenant
 from tollgate_auth.domain.errors import InvalidRequest, TenantNotFound
-from tollgate_auth.domain.users import Role, SessionPolicy, UserExists
+from tollgate_auth.domain.users import Role, SessionPolicy, SignInLimit, UserExists
 from tollgate_auth.testing import InMemoryStore, random_keyring
 from tollgate_contracts import AuditEvent
 from tollgate_servicekit.testing import FixedClock, SequentialIds
@@ -176,3 +176,24 @@ async def test_the_sql_store_keeps_users_and_sessions_on_sqlite_and_postgresql(d
         assert await h.accounts.session_user(sid) is None
     finally:
         await store.close()
+
+
+async def test_too_many_wrong_passwords_stop_the_checks_for_that_email_a_while(harness: Harness) -> None:
+    user = await harness.accounts.create_user("ada@example.com", PASSWORD)
+    harness.accounts.sign_in_limit = SignInLimit(failures=3, window_seconds=600)
+    for _ in range(3):
+        assert await harness.accounts.authenticate("ada@example.com", "wrong password here") is None
+        harness.clock.advance(10)
+    with pytest.raises(SignInThrottled) as throttled:
+        await harness.accounts.authenticate("ADA@example.com", PASSWORD)  # even the right one waits
+    assert throttled.value.retry_after == 571  # failures at 0, 10 and 20 s; now 30 s
+    # An unknown email is throttled the same way, so the refusal tells nothing.
+    for _ in range(3):
+        assert await harness.accounts.authenticate("nobody@example.com", PASSWORD) is None
+    with pytest.raises(SignInThrottled):
+        await harness.accounts.authenticate("nobody@example.com", PASSWORD)
+    harness.clock.advance(571)
+    assert await harness.accounts.authenticate("ada@example.com", PASSWORD) == user
+    # A success forgets the failures.
+    assert await harness.accounts.authenticate("ada@example.com", "wrong password here") is None
+    assert await harness.accounts.authenticate("ada@example.com", PASSWORD) == user

@@ -10,10 +10,12 @@ from tollgate_auth.domain.errors import InvalidRequest
 from tollgate_auth.domain.users import (
     Role,
     SessionPolicy,
+    SignInLimit,
     check_password,
     new_session,
     normalise_email,
     parse_role,
+    retry_after,
     session_live,
     touched,
 )
@@ -88,3 +90,11 @@ def test_last_seen_is_written_only_when_older_than_a_minute() -> None:
     assert touched(session, NOW + timedelta(seconds=59), POLICY) is None
     later = touched(session, NOW + timedelta(seconds=60), POLICY)
     assert later is not None and later.last_seen_at == NOW + timedelta(seconds=60)
+
+
+def test_sign_ins_wait_once_the_failures_in_the_window_reach_the_limit() -> None:
+    limit = SignInLimit(failures=3, window_seconds=600)
+    failures = tuple(NOW + timedelta(seconds=s) for s in (0, 100, 200))
+    assert retry_after(failures[:2], NOW + timedelta(seconds=300), limit) is None
+    assert retry_after(failures, NOW + timedelta(seconds=300), limit) == 301
+    assert retry_after(failures, NOW + timedelta(seconds=600), limit) is None  # the first one left the window

@@ -214,6 +214,16 @@ async def test_a_wrong_password_and_an_unknown_email_get_the_same_one_message(we
     assert (await web.get("/test/consent")).status_code == 303
 
 
+async def test_a_throttled_email_gets_429_with_retry_after_and_no_password_check(web) -> None:
+    for _ in range(10):
+        assert (await sign_in(web, password="not the password at all")).status_code == 401
+    answer = await sign_in(web)
+    assert answer.status_code == 429
+    assert_secure_html(answer)
+    assert "Too many failed sign-ins for this email. Try again in 10 minutes." in answer.text
+    assert 590 <= int(answer.headers["retry-after"]) <= 601
+
+
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "/\\evil.example", "javascript:x"])
 async def test_next_only_ever_leads_to_a_local_path(web, target) -> None:
     answer = await sign_in(web, target)

@@ -12,7 +12,7 @@ import asyncio
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from tollgate_auth.adapters.passwords import Argon2Hasher
@@ -20,6 +20,7 @@ from tollgate_auth.domain import Tenant
 from tollgate_auth.domain.errors import InvalidRequest
 from tollgate_auth.domain.users import (
     SessionPolicy,
+    SignInLimit,
     User,
     UserExists,
     check_password,
@@ -27,6 +28,8 @@ from tollgate_auth.domain.users import (
     new_user,
     normalise_email,
     parse_role,
+    recent_failures,
+    retry_after,
     session_live,
     touched,
 )
@@ -38,6 +41,18 @@ log = logging.getLogger(__name__)
 
 PRODUCER = "auth"
 DEFAULT_SESSIONS = SessionPolicy(idle_seconds=3600, absolute_seconds=43_200)
+
+
+MAX_TRACKED_EMAILS = 10_000
+"""Failed sign-ins are remembered in memory per replica; past this many emails the oldest entries go."""
+
+
+class SignInThrottled(Exception):
+    """Too many wrong passwords for this email lately; `retry_after` seconds until the next try."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many failed sign-ins; try again in {retry_after} s")
+        self.retry_after = retry_after
 
 
 def session_hash(session_id: str) -> str:
@@ -65,6 +80,8 @@ class Accounts:
         self.policy = policy or DEFAULT_SESSIONS
         self._tenant = tenant
         self._publish_audit = publish_audit
+        self.sign_in_limit = SignInLimit()
+        self._failures: dict[str, tuple[datetime, ...]] = {}
 
     # -- users ---------------------------------------------------------------------------------------------------
 
@@ -93,21 +110,37 @@ class Accounts:
 
     async def authenticate(self, email: str, password: str) -> User | None:
         """The user whose email and password these are, else None. An unknown or malformed email costs the same
-        hash time as a wrong password, so timing does not tell which emails have accounts."""
+        hash time as a wrong password, so timing does not tell which emails have accounts. `SignInThrottled`
+        after too many failures for the email (no hash is computed then: guessing costs the guesser time, not us).
+        """
         try:
             address: str | None = normalise_email(email)
         except InvalidRequest:
             address = None
+        key = address or email.strip().lower()[:254]
+        now = self.clock.now()
+        wait = retry_after(self._failures.get(key, ()), now, self.sign_in_limit)
+        if wait is not None:
+            log.info("sign-in throttled")
+            raise SignInThrottled(wait)
         user = None if address is None else await self.store.user_by_email(address)
         stored = None if user is None else user.password_hash
         ok = await asyncio.to_thread(self.hasher.verify, stored, password)
         if not ok or user is None:
             log.info("sign-in refused")
+            self._remember_failure(key, now)
             return None
+        self._failures.pop(key, None)
         if self.hasher.needs_rehash(user.password_hash):
             fresh = await asyncio.to_thread(self.hasher.hash, password)
             await self.store.set_password_hash(user.id, fresh, self.clock.now())
         return user
+
+    def _remember_failure(self, key: str, now: datetime) -> None:
+        self._failures[key] = (*recent_failures(self._failures.pop(key, ()), now, self.sign_in_limit), now)
+        while len(self._failures) > MAX_TRACKED_EMAILS:
+            # Dicts keep insertion order and a failure re-inserts its key: the first key is the stalest.
+            del self._failures[next(iter(self._failures))]
 
     # -- sessions ------------------------------------------------------------------------------------------------
 

@@ -41,6 +41,30 @@ class UserExists(Conflict):
 
 
 @dataclass(frozen=True)
+class SignInLimit:
+    """At most `failures` wrong passwords per email within `window_seconds`; then no password is checked for that
+    email until the oldest failure leaves the window. Per email, known or not, so the refusal tells nothing."""
+
+    failures: int = 10
+    window_seconds: int = 600
+
+
+def recent_failures(failures: tuple[datetime, ...], now: datetime, limit: SignInLimit) -> tuple[datetime, ...]:
+    """The failures still inside the window."""
+    start = now - timedelta(seconds=limit.window_seconds)
+    return tuple(f for f in failures if f > start)
+
+
+def retry_after(failures: tuple[datetime, ...], now: datetime, limit: SignInLimit) -> int | None:
+    """Seconds until a password may be tried again for an email with these failures; None when it may now."""
+    recent = recent_failures(failures, now, limit)
+    if len(recent) < limit.failures:
+        return None
+    oldest = sorted(recent)[-limit.failures]
+    return max(1, int((oldest + timedelta(seconds=limit.window_seconds) - now).total_seconds()) + 1)
+
+
+@dataclass(frozen=True)
 class User:
     id: str
     tenant_id: str

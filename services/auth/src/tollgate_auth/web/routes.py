@@ -8,6 +8,7 @@ from importlib.resources import files
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
 
+from tollgate_auth.accounts import SignInThrottled
 from tollgate_auth.runtime import Runtime
 from tollgate_auth.web.pages import STYLESHEET, render
 from tollgate_auth.web.session import (
@@ -63,7 +64,14 @@ async def signin(request: Request) -> Response:
     email, password = _form_text(fields, "email"), _form_text(fields, "password")
     runtime: Runtime = request.app.state.runtime
     accounts = runtime.service.accounts
-    user = await accounts.authenticate(email, password) if email and password else None
+    try:
+        user = await accounts.authenticate(email, password) if email and password else None
+    except SignInThrottled as exc:
+        minutes = -(-exc.retry_after // 60)
+        message = f"Too many failed sign-ins for this email. Try again in {minutes} minute{'s' if minutes > 1 else ''}."
+        page = render(request, "signin.html", status_code=429, next=target, email=email, message=message)
+        page.headers["Retry-After"] = str(exc.retry_after)
+        return page
     if user is None:
         return render(request, "signin.html", status_code=401, next=target, email=email, message=WRONG)
     previous = request.cookies.get(cookie_name(request))
