@@ -128,6 +128,7 @@ async def test_metadata_names_every_endpoint_and_what_is_supported(flow: Flow) -
         "refresh_token",
         "urn:ietf:params:oauth:grant-type:device_code",
         "client_credentials",
+        "urn:ietf:params:oauth:grant-type:token-exchange",
     ]
     assert "none" in meta["token_endpoint_auth_methods_supported"]
 

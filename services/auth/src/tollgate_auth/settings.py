@@ -69,6 +69,12 @@ class Settings(BaseSettings):
     client_metadata_loopback: bool = Field(
         default=False, description="Allow client metadata documents on loopback http URLs (tests only)."
     )
+    dpop_require_nonce: bool = Field(
+        default=False, description="The token endpoint wants a server nonce in DPoP proofs (RFC 9449 §8)."
+    )
+    dpop_nonce_secret: SecretStr | None = Field(
+        default=None, description="Secret of the DPoP nonces; replicas given the same one accept each other's."
+    )
     authorization_code_ttl_seconds: int = Field(default=60, ge=1, le=600, description="Lifetime of a code.")
     refresh_token_ttl_seconds: int = Field(
         default=30 * 86_400, ge=60, description="Refresh token lifetime (rotated on each use; never past its grant)."

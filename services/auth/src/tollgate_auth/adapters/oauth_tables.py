@@ -102,6 +102,8 @@ class RefreshTokenRow(AuthTable, table=True):
     expires_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
     used_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    # The thumbprint of the DPoP key a public client's refresh token is bound to (RFC 9449 §5); None if unbound.
+    jkt: str | None = Field(default=None, max_length=64)
 
 
 class RevokedAccessTokenRow(AuthTable, table=True):

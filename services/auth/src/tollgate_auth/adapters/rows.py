@@ -8,7 +8,7 @@ from typing import Any
 from tollgate_auth.adapters.tables import ApiKeyRow, GrantRow, SigningKeyRow, TenantRow
 from tollgate_auth.domain import ApiKey, Grant, SigningKey, Tenant
 from tollgate_auth.domain.keywrap import RandomBytes, unwrap, wrap
-from tollgate_contracts import ApiKeyStatus, Capability, GrantStatus, SigningKeyStatus
+from tollgate_contracts import ApiKeyStatus, BudgetPeriod, Capability, GrantStatus, SigningKeyStatus
 from tollgate_servicekit.keyring import Keyring
 
 
@@ -38,6 +38,8 @@ def grant_values(grant: Grant) -> dict[str, Any]:
         "expires_at": grant.expires_at,
         "revoked_at": grant.revoked_at,
         "version": grant.version,
+        "budget_period": grant.budget_period.value,
+        "parent_grant_id": grant.parent_grant_id,
     }
 
 
@@ -59,6 +61,8 @@ def grant_of(row: GrantRow) -> Grant:
         expires_at=row.expires_at,
         revoked_at=row.revoked_at,
         version=row.version,
+        budget_period=BudgetPeriod(row.budget_period),
+        parent_grant_id=row.parent_grant_id,
     )
 
 

@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -51,7 +52,7 @@ class Ed25519Signer:
             version=1,
         )
 
-    def sign(self, claims: Mapping[str, str | int], key: SigningKey, *, typ: str | None = None) -> str:
+    def sign(self, claims: Mapping[str, Any], key: SigningKey, *, typ: str | None = None) -> str:
         headers = {"kid": key.kid} if typ is None else {"kid": key.kid, "typ": typ}
         return jwt.encode(dict(claims), self._private(key), algorithm=ALGORITHM, headers=headers)
 

@@ -46,6 +46,9 @@ class GrantRow(AuthTable, table=True):
     expires_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     version: int = Field(sa_type=BigInteger)
+    # How the budget counts (total, per day, per month) and, for a sub-grant (RFC 8693), its parent grant.
+    budget_period: str = Field(default="total", max_length=8)
+    parent_grant_id: str | None = Field(default=None, index=True, max_length=40)
 
 
 class ApiKeyRow(AuthTable, table=True):

@@ -10,11 +10,13 @@ from starlette.responses import Response
 
 from tollgate_auth.oauth.context import OAuthContext
 from tollgate_auth.oauth.device import DeviceAuthorization, DeviceGrant
+from tollgate_auth.oauth.dpop_binding import DPoPClientCredentials, DPoPCodeGrant, DPoPProofs, DPoPRefreshGrant
 from tollgate_auth.oauth.endpoints import Introspection, Revocation
-from tollgate_auth.oauth.grants import ClientCredentials, CodeGrant, RefreshGrant, ResourceIndicator, S256Only
+from tollgate_auth.oauth.grants import ResourceIndicator, S256Only
 from tollgate_auth.oauth.metadata import server_metadata
 from tollgate_auth.oauth.registration import Registration
 from tollgate_auth.oauth.server import Answer, TollgateAuthorizationServer
+from tollgate_auth.oauth.token_exchange import TokenExchangeGrant
 from tollgate_auth.oauth.tokens import AccessTokens
 from tollgate_servicekit.admin import matches
 
@@ -29,11 +31,14 @@ class OAuthLayer:
         self.metadata = server_metadata(ctx.settings)
         server = TollgateAuthorizationServer(ctx)
         server.register_token_generator("default", AccessTokens(ctx))
-        server.register_grant(CodeGrant, [S256Only(required=True), ResourceIndicator(ctx.settings.resource)])
-        server.register_grant(RefreshGrant, [ResourceIndicator(ctx.settings.resource)])
+        # DPoP (RFC 9449): the token grants bind their tokens to a proof's key (`dpop_binding`).
+        server.register_extension(DPoPProofs(ctx))
+        server.register_grant(DPoPCodeGrant, [S256Only(required=True), ResourceIndicator(ctx.settings.resource)])
+        server.register_grant(DPoPRefreshGrant, [ResourceIndicator(ctx.settings.resource)])
+        server.register_grant(TokenExchangeGrant, [ResourceIndicator(ctx.settings.resource)])
         server.register_endpoint(Registration(ctx, self.metadata))
         server.register_grant(DeviceGrant)
-        server.register_grant(ClientCredentials, [ResourceIndicator(ctx.settings.resource)])
+        server.register_grant(DPoPClientCredentials, [ResourceIndicator(ctx.settings.resource)])
         server.register_endpoint(DeviceAuthorization(ctx))
         server.register_endpoint(Revocation(ctx))
         server.register_endpoint(Introspection(ctx))

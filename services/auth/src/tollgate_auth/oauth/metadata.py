@@ -1,7 +1,7 @@
 """RFC 8414 authorization-server metadata: what this server really supports, nothing it does not.
 
-Not advertised yet (not built): token exchange
-(RFC 8693) and `dpop_signing_alg_values_supported` (RFC 9449).
+Token exchange (RFC 8693, `token_exchange.py`) and DPoP-bound tokens (RFC 9449, `dpop_binding.py`) are advertised:
+the grant type and `dpop_signing_alg_values_supported`.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
 
 from tollgate_auth.domain.consent import DETAILS_TYPE
 from tollgate_auth.settings import Settings
+from tollgate_servicekit.dpop import ALGORITHMS as DPOP_ALGORITHMS
 
 AUTHORIZE = "/oauth/authorize"
 TOKEN = "/oauth/token"
@@ -25,7 +26,8 @@ DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 JWKS = "/.well-known/jwks.json"
 WELL_KNOWN = "/.well-known/oauth-authorization-server"
 
-GRANT_TYPES = ["authorization_code", "refresh_token", DEVICE_GRANT, "client_credentials"]
+TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"
+GRANT_TYPES = ["authorization_code", "refresh_token", DEVICE_GRANT, "client_credentials", TOKEN_EXCHANGE_GRANT]
 AUTH_METHODS = ["none", "client_secret_basic", "client_secret_post"]
 
 
@@ -50,6 +52,7 @@ def server_metadata(settings: Settings) -> dict[str, Any]:
             "grant_types_supported": list(GRANT_TYPES),
             "token_endpoint_auth_methods_supported": list(AUTH_METHODS),
             "code_challenge_methods_supported": ["S256"],
+            "dpop_signing_alg_values_supported": list(DPOP_ALGORITHMS),
             "authorization_details_types_supported": [DETAILS_TYPE],
             "authorization_response_iss_parameter_supported": True,
             "client_id_metadata_document_supported": True,

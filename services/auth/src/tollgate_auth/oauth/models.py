@@ -111,6 +111,8 @@ class GrantUser:
     tenant_id: str
     authorization_details: list[dict[str, Any]] = field(default_factory=list)
     expires_at: datetime | None = None
+    extra_claims: dict[str, Any] = field(default_factory=dict)
+    """Claims its access tokens carry besides the standard ones: `cnf` (DPoP, RFC 9449), `act` (RFC 8693)."""
 
     def get_user_id(self) -> str:
         return self.grant_id
@@ -151,6 +153,8 @@ class RefreshToken(TokenMixin):  # type: ignore[misc]
     access_expires_at: datetime
     created_at: datetime
     expires_at: datetime
+    jkt: str | None = None
+    """The DPoP key a public client's refresh token is bound to (RFC 9449 §5), its thumbprint."""
 
     def check_client(self, client: ClientMixin) -> bool:
         return bool(client.get_client_id() == self.client_id)

@@ -17,6 +17,7 @@ from authlib.oauth2.rfc9207 import IssuerParameter
 
 from tollgate_auth.oauth.context import OAuthContext
 from tollgate_auth.oauth.documents import DocumentRefused, names_a_document
+from tollgate_auth.oauth.dpop_binding import bound_key
 from tollgate_auth.oauth.models import Client, GrantUser, RefreshToken, digest
 
 log = logging.getLogger(__name__)
@@ -103,6 +104,7 @@ class TollgateAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
             access_expires_at=datetime.fromtimestamp(claims["exp"], UTC),
             created_at=now,
             expires_at=expires,
+            jkt=bound_key(request),
         )
         ctx.bridge.wait(ctx.store().add_refresh(stored))
         return None

@@ -42,7 +42,9 @@ class AccessTokens(JWTBearerTokenGenerator):  # type: ignore[misc]
         if user.expires_at is not None:
             # A token never outlives its grant.
             expires = min(expires, user.expires_at)
-        claims: dict[str, str | int] = {
+        # The extra claims (`cnf`, `act`) first: they never override a standard one.
+        claims: dict[str, Any] = {
+            **user.extra_claims,
             "iss": ctx.issuer,
             "aud": ctx.settings.audience,
             "sub": user.grant_id,
