@@ -5,7 +5,7 @@ UV := $(PYTHON) -m uv
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: help uv sync chromium run test test-unit test-slow lint fmt bench asyncapi openapi nats-conf compose-check clean
+.PHONY: help uv sync chromium run test test-unit test-slow lint fmt bench asyncapi openapi nats-conf compose-check auth-migration clean
 
 help:
 	@echo "make run        start the embedded stack (NATS, four services on SQLite, mock provider)"
@@ -18,6 +18,7 @@ help:
 	@echo "make openapi    regenerate docs/openapi/{auth,keyvault,metering}.json from the apps"
 	@echo "make nats-conf  regenerate deploy/nats/nats.conf from libs/contracts (tollgate_contracts.permissions)"
 	@echo "make compose-check  validate deploy/compose.yml with a real Compose implementation (no Docker needed)"
+	@echo "make auth-migration  (re)write auth's migration AUTH_REV (default 0002) from the models; review it"
 
 uv:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check uv
@@ -67,6 +68,15 @@ asyncapi: sync
 
 nats-conf: sync
 	$(BIN)/python -m tollgate_contracts.natsconf > deploy/nats/nats.conf
+
+# Auth's newest, unreleased migration made again by Alembic's autogenerate from the models (a temporary SQLite
+# database upgraded to the revision before it); a new one: make auth-migration AUTH_REV=0003 AUTH_MSG="...".
+AUTH_REV ?= 0002
+AUTH_MSG ?= oauth and owners
+auth-migration: sync
+	$(BIN)/python -m tollgate_auth.migrations.generate --rev-id $(AUTH_REV) --message "$(AUTH_MSG)" --replace
+	$(BIN)/ruff check --fix --quiet services/auth/src/tollgate_auth/migrations/versions
+	$(BIN)/ruff format --quiet services/auth/src/tollgate_auth/migrations/versions
 
 clean:
 	rm -rf $(VENV) .tollgate .pytest_cache .mypy_cache .ruff_cache

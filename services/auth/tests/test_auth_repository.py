@@ -11,11 +11,12 @@ from sqlalchemy import text
 
 from tollgate_auth.adapters.db import SqlStore
 from tollgate_auth.adapters.signing import Ed25519Signer
-from tollgate_auth.adapters.tables import AuthTable
 from tollgate_auth.domain import GrantRequest, new_api_key, new_grant, new_tenant, revoke, revoke_api_key
 from tollgate_auth.domain.errors import ApiKeyNotFound, GrantNotFound, TenantExists
+from tollgate_auth.migrations import metadata as auth_metadata
 from tollgate_auth.testing import random_keyring
 from tollgate_contracts import ApiKeyStatus, Capability, GrantStatus
+from tollgate_servicekit.migrations import VERSION_TABLE
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
 
@@ -150,8 +151,8 @@ async def test_postgres_tables_live_in_the_configured_schema(pg_database):
                 text("SELECT table_name FROM information_schema.tables WHERE table_schema = :s ORDER BY 1"),
                 {"s": pg_database.schema},
             )
-            # Every auth table (the OAuth and account ones too), and no other service's.
-            assert [r[0] for r in rows] == sorted(AuthTable.metadata.tables)
+            # Every auth table (the OAuth and account ones too) and the migrations' version table, no other service's.
+            assert [r[0] for r in rows] == sorted([*auth_metadata().tables, VERSION_TABLE])
     finally:
         await store.close()
 

@@ -34,10 +34,11 @@ from tollgate_auth.adapters.rows import (
     tenant_of,
     tenant_row,
 )
-from tollgate_auth.adapters.tables import ApiKeyRow, AuthTable, GrantRow, SigningKeyRow, TenantRow
+from tollgate_auth.adapters.tables import ApiKeyRow, GrantRow, SigningKeyRow, TenantRow
 from tollgate_auth.domain import ApiKey, Grant, SigningKey, Tenant
 from tollgate_auth.domain.errors import ApiKeyNotFound, Conflict, GrantNotFound, TenantExists
 from tollgate_auth.domain.keywrap import RandomBytes, is_wrapped, needs_rewrap, unwrap, wrap
+from tollgate_auth.migrations import upgrade as migrate
 from tollgate_servicekit.keyring import Keyring
 from tollgate_servicekit.redaction import clip
 from tollgate_servicekit.sql import Database, translate_errors
@@ -73,11 +74,12 @@ class SqlStore(AccountTables):
         return store
 
     async def create(self) -> None:
-        """Create the schema (PostgreSQL) and the tables if missing, and encrypt any key found in clear.
+        """Create the schema (PostgreSQL), bring the tables to the newest migration, and encrypt any key found in
+        clear. Safe from replicas starting together (`tollgate_auth.migrations`).
 
         Raises `KeyUnreadable`/`UnknownKek` when a stored signing key does not decrypt with the keyring.
         """
-        await self.database.create_all(AuthTable.metadata)
+        await migrate(self.database)
         async with translate_errors():
             await self._protect_signing_keys()
 
