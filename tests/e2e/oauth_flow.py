@@ -6,15 +6,18 @@ Imported by the test modules next to it (`from .oauth_flow import ...`); it has 
 
 from __future__ import annotations
 
+import json
 import secrets
 import threading
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urljoin, urlsplit
+from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 import httpx
+from authlib.common.security import generate_token
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
 from tollgate_devstack.stack import Stack
 from tollgate_devstack.testing import Cli
@@ -203,11 +206,80 @@ class HttpOwner:
         assert page.status_code == 200, f"{page.status_code}: {page.text}"
         return page
 
-    async def answer(self, url: str, decision: str = "approve", **changes: str) -> httpx.Response:
-        """Open the consent page at `url` and post the owner's answer; the response (a 303 to the app)."""
+    async def answer(
+        self, url: str, decision: str = "approve", *, unchecked: tuple[str, ...] = (), **changes: str
+    ) -> httpx.Response:
+        """Open the consent page at `url` and post the owner's answer (the boxes whose value is in `unchecked`
+        cleared, the fields in `changes` changed); the response (a 303 to the app)."""
         page = await self.consent_page(url)
         [(action, fields)] = [form for form in forms_of(page.text) if "request_id" in form[1]]
-        return await self.http.post(urljoin(str(page.url), action), data=fields | changes | {"decision": decision})
+        kept = {name: value for name, value in fields.items() if value not in unchecked}
+        return await self.http.post(urljoin(str(page.url), action), data=kept | changes | {"decision": decision})
+
+
+@dataclass
+class App:
+    """A public client registered on the stack's auth (RFC 7591), driving the code flow by hand over HTTP."""
+
+    stack: Stack
+    http: httpx.AsyncClient
+    meta: dict[str, Any]
+    client_id: str
+    redirect_uri: str = "http://127.0.0.1:9/callback"  # never reached: the tests read the 303's Location
+
+    @classmethod
+    async def register(cls, stack: Stack, http: httpx.AsyncClient, name: str = "E2E App", **extra: Any) -> App:
+        meta = (await http.get(stack.auth_url + WELL_KNOWN_AS)).json()
+        body = {
+            "client_name": name,
+            "redirect_uris": [cls.redirect_uri],
+            "grant_types": ["authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:token-exchange"],
+            "token_endpoint_auth_method": "none",
+        }
+        registered = await http.post(meta["registration_endpoint"], json=body | extra)
+        assert registered.status_code == 201, registered.text
+        return cls(stack, http, meta, registered.json()["client_id"])
+
+    def authorization_url(self, verifier: str, asked: list[dict[str, Any]] | None = None, **params: str) -> str:
+        query = {
+            "response_type": "code",
+            "client_id": self.client_id,
+            "redirect_uri": self.redirect_uri,
+            "state": secrets.token_urlsafe(16),
+            "code_challenge": create_s256_code_challenge(verifier),
+            "code_challenge_method": "S256",
+            "resource": self.stack.proxy_url,
+            **({"authorization_details": json.dumps(asked)} if asked is not None else {}),
+            **params,
+        }
+        return f"{self.meta['authorization_endpoint']}?{urlencode(query)}"
+
+    async def code(self, owner: HttpOwner, verifier: str, asked: list[dict[str, Any]] | None = None, **kw: Any) -> str:
+        """The owner approves (with `kw` as their answer); the code the redirect carries."""
+        redirect = await owner.answer(self.authorization_url(verifier, asked), **kw)
+        assert redirect.status_code == 303, redirect.text
+        answer = query_of(redirect.headers["location"])
+        assert "code" in answer, answer
+        return answer["code"]
+
+    async def exchange(self, code: str, verifier: str, headers: dict[str, str] | None = None) -> httpx.Response:
+        data = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": self.redirect_uri,
+            "client_id": self.client_id,
+            "code_verifier": verifier,
+            "resource": self.stack.proxy_url,
+        }
+        return await self.http.post(self.meta["token_endpoint"], data=data, headers=headers or {})
+
+    async def token(self, owner: HttpOwner, asked: list[dict[str, Any]] | None = None, **kw: Any) -> dict[str, Any]:
+        """A fresh grant's token response: code flow, the owner approving with `kw`."""
+        verifier = generate_token(48)
+        answer = await self.exchange(await self.code(owner, verifier, asked, **kw), verifier)
+        assert answer.status_code == 200, answer.text
+        token: dict[str, Any] = answer.json()
+        return token
 
 
 def query_of(url: str) -> dict[str, str]:
