@@ -107,7 +107,5 @@ async def test_an_owner_approves_a_narrowed_budget_through_the_real_consent_flow
         )
         assert token.status_code == 200, token.text
     [granted] = token.json()["authorization_details"]
-    # The amount the owner typed; the period ("day") is not compared: the SQL store does not keep a grant's
-    # budget_period yet (GrantRow has no column for it), so it reads back as "total".
-    assert (granted["budget"]["amount"], granted["budget"]["currency"]) == ("1.25", "USD")
+    assert granted["budget"] == {"amount": "1.25", "currency": "USD", "period": "day"}
     assert (granted["models"], granted["max_requests"]) == (["gpt-4o-mini"], 100)
