@@ -2,7 +2,6 @@
 
 Revision ID: ${up_revision}
 Revises: ${repr(down_revision)}
-Create Date: ${create_date}
 """
 
 from __future__ import annotations

@@ -2,7 +2,6 @@
 
 Revision ID: 0001
 Revises: None
-Create Date: 2026-12-01 21:44:25.000380
 """
 
 from __future__ import annotations

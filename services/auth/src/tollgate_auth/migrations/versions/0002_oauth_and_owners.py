@@ -2,7 +2,6 @@
 
 Revision ID: 0002
 Revises: '0001'
-Create Date: 2026-12-01 21:45:22.944073
 """
 
 from __future__ import annotations
