@@ -26,7 +26,8 @@ from tollgate_auth.domain import (
     token_claims,
 )
 from tollgate_auth.domain.errors import GrantNotUsable, InvalidRequest
-from tollgate_contracts import ApiKeyStatus, Capability, GrantStatus, SigningKeyStatus
+from tollgate_auth.domain.signing_keys import KeyStatus
+from tollgate_contracts import ApiKeyStatus, Capability, GrantStatus
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 POLICY = TokenPolicy(issuer="tollgate", audience="tollgate-proxy", default_ttl_seconds=900, max_ttl_seconds=3600)
@@ -215,7 +216,7 @@ def test_no_api_key_for_a_revoked_grant():
         new_api_key(revoked, "tg_x", key_id="k", now=NOW)
 
 
-def signing_key(kid: str, age_seconds: int, status: SigningKeyStatus, not_after: datetime | None = None) -> SigningKey:
+def signing_key(kid: str, age_seconds: int, status: KeyStatus, not_after: datetime | None = None) -> SigningKey:
     created = NOW - timedelta(seconds=age_seconds)
     return SigningKey(
         kid=kid,
@@ -231,16 +232,16 @@ def signing_key(kid: str, age_seconds: int, status: SigningKeyStatus, not_after:
 
 
 def test_the_newest_active_key_signs_and_retired_keys_verify_until_their_end():
-    old = signing_key("old", 100, SigningKeyStatus.RETIRED, not_after=NOW + timedelta(minutes=5))
-    gone = signing_key("gone", 200, SigningKeyStatus.RETIRED, not_after=NOW)
-    a = signing_key("a", 50, SigningKeyStatus.ACTIVE)
-    b = signing_key("b", 10, SigningKeyStatus.ACTIVE)
+    old = signing_key("old", 100, KeyStatus.RETIRED, not_after=NOW + timedelta(minutes=5))
+    gone = signing_key("gone", 200, KeyStatus.RETIRED, not_after=NOW)
+    a = signing_key("a", 50, KeyStatus.ACTIVE)
+    b = signing_key("b", 10, KeyStatus.ACTIVE)
     assert current_signer([old, a, b, gone]) == b
     assert [k["kid"] for k in jwks([old, gone, a, b], NOW)["keys"]] == ["old", "a", "b"]
 
 
 def test_private_key_material_stays_out_of_reprs():
-    assert "PRIVATE" not in repr(signing_key("k", 0, SigningKeyStatus.ACTIVE))
+    assert "PRIVATE" not in repr(signing_key("k", 0, KeyStatus.ACTIVE))
 
 
 def test_tenant_names_are_trimmed_and_must_not_be_blank():

@@ -10,7 +10,7 @@ from importlib.metadata import version
 from fastapi import FastAPI
 
 from tollgate_auth.adapters.kek import load_signing_keyring
-from tollgate_auth.api import grants, public, requests, tenants, users
+from tollgate_auth.api import grants, public, requests, signing_keys, tenants, users
 from tollgate_auth.domain.errors import Conflict, InvalidRequest, NotFound
 from tollgate_auth.oauth.install import install_oauth
 from tollgate_auth.ports import Clock, Ids
@@ -65,6 +65,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, ids: Ids | Non
     app.include_router(grants.router)
     app.include_router(users.router)
     app.include_router(requests.router)
+    app.include_router(signing_keys.router)
     install_web(app)
     install_oauth(app, runtime)
     return app

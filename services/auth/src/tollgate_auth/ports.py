@@ -75,7 +75,15 @@ class ApiKeyStore(Protocol):
 class SigningKeyStore(Protocol):
     async def add_signing_key(self, key: SigningKey) -> None: ...
 
-    async def list_signing_keys(self) -> list[SigningKey]: ...
+    async def list_signing_keys(self) -> list[SigningKey]:
+        """Every key, oldest first."""
+        ...
+
+    async def update_signing_key(
+        self, kid: str, change: Callable[[SigningKey], SigningKey | None]
+    ) -> tuple[SigningKey, bool]:
+        """As `update_grant`, for signing keys (rotation's activate, retire, finalize); `NotFound` if none."""
+        ...
 
 
 class AccountStore(Protocol):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 
 from pydantic import SecretStr
 
@@ -21,7 +22,8 @@ from tollgate_auth.adapters.oauth_store import SqlOAuthStore
 from tollgate_auth.adapters.passwords import Argon2Hasher
 from tollgate_auth.adapters.signing import Ed25519Signer
 from tollgate_auth.domain import TokenPolicy
-from tollgate_auth.domain.errors import ConfigurationError, NotReady, StoreUnavailable, Unavailable
+from tollgate_auth.domain.errors import ConfigurationError, Conflict, NotReady, StoreUnavailable, Unavailable
+from tollgate_auth.domain.signing_keys import RotationPolicy
 from tollgate_auth.domain.users import SessionPolicy
 from tollgate_auth.ports import Clock, Ids
 from tollgate_auth.service import AuthService
@@ -85,6 +87,7 @@ class Runtime:
             default_tenant_name=s.default_tenant,
             hasher=Argon2Hasher(time_cost=s.password_hash_time_cost, memory_cost=s.password_hash_memory_kib),
             sessions=SessionPolicy(idle_seconds=s.session_idle_seconds, absolute_seconds=s.session_absolute_seconds),
+            rotation=rotation_policy(s),
         )
         startup = Startup(
             [
@@ -129,6 +132,7 @@ class Runtime:
         self._ready.set()
         log.info("auth is ready")
         tasks.spawn("resync", self._keep_in_sync)
+        tasks.spawn("signing keys", self._check_signing_keys)
 
     async def readiness(self) -> str | None:
         """None when auth can serve, else why not."""
@@ -166,6 +170,17 @@ class Runtime:
         count = await self._parts[2].republish_all()
         log.info("published %d states (tenants, grants, API keys, signing keys)", count)
 
+    async def _check_signing_keys(self) -> None:
+        """Rotate on schedule and end overlaps (`key_rotation`); a transient failure waits for the next pass."""
+        assert self._parts is not None
+        service = self._parts[2]
+        while True:
+            await asyncio.sleep(self.settings.signing_key_check_seconds)
+            try:
+                await service.signing.check()
+            except (Unavailable, Conflict) as exc:
+                log.warning("signing key check incomplete, will retry: %s", exc.message)
+
     async def _keep_in_sync(self) -> None:
         assert self._parts is not None
         _, bus, service, _ = self._parts
@@ -190,3 +205,14 @@ class Runtime:
                 log.warning("resync incomplete, will retry: %s", exc.message)
             except Exception:
                 log.exception("resync failed, will retry")
+
+
+def rotation_policy(s: Settings) -> RotationPolicy:
+    """A retired key stays published until every token it may have signed has expired: the longest token, the
+    clock skew, and one check interval (how long another replica may still sign with it before it reloads)."""
+    longest = max(s.token_max_ttl_seconds, s.token_default_ttl_seconds)
+    return RotationPolicy.of(
+        rotate_after_seconds=s.signing_key_rotate_after_seconds,
+        longest_token_seconds=longest,
+        skew_seconds=s.clock_skew_seconds + math.ceil(s.signing_key_check_seconds),
+    )

@@ -23,7 +23,6 @@ from tollgate_auth.domain import (
     api_key_text,
     current_signer,
     grant_state,
-    jwks,
     new_api_key,
     new_grant,
     new_tenant,
@@ -40,7 +39,9 @@ from tollgate_auth.domain.errors import (
     TenantExists,
     TenantNotFound,
 )
+from tollgate_auth.domain.signing_keys import RotationPolicy
 from tollgate_auth.domain.users import SessionPolicy
+from tollgate_auth.key_rotation import SigningKeys
 from tollgate_auth.ports import Clock, Ids, PasswordHasher, Publisher, Signer, Store
 from tollgate_auth.publishing import Outbox, Ref
 from tollgate_contracts import AuditEvent, StateEvent, TokenRevoked
@@ -75,6 +76,7 @@ class AuthService:
         default_tenant_name: str = "default",
         hasher: PasswordHasher | None = None,
         sessions: SessionPolicy | None = None,
+        rotation: RotationPolicy | None = None,
     ) -> None:
         self.store = store
         self.publisher = publisher
@@ -84,8 +86,21 @@ class AuthService:
         self.policy = policy
         self.default_tenant_name = default_tenant_name
         self._default_tenant: Tenant | None = None
-        self._keys: list[SigningKey] = []
         self._outbox = Outbox(publisher)
+        if rotation is None:
+            # Rotate monthly; a retired key stays published for the longest token plus a minute of skew.
+            rotation = RotationPolicy.of(
+                rotate_after_seconds=30 * 86_400, longest_token_seconds=policy.max_ttl_seconds, skew_seconds=60
+            )
+        self.signing = SigningKeys(
+            store=store,
+            outbox=self._outbox,
+            signer=signer,
+            clock=clock,
+            policy=rotation,
+            audit=self._audit,
+            producer=PRODUCER,
+        )
         self.accounts = Accounts(store, clock, ids, self._tenant, self._outbox.publish_audit, hasher, sessions)
 
     # -- start-up and resync ------------------------------------------------------------------------------------
@@ -100,7 +115,7 @@ class AuthService:
             log.info("generated signing key %s", key.kid)
             self._outbox.queue_audit(self._audit("signing_key.created", key.kid, None, {"alg": key.alg}))
             keys = await self.store.list_signing_keys()
-        self._keys = keys
+        self.signing.keys = keys
         self._outbox.mark_pending([("signing_key", k.kid) for k in keys])
 
     async def _ensure_default_tenant(self) -> Tenant:
@@ -131,7 +146,7 @@ class AuthService:
             await self.store.list_api_keys(),
             await self.store.list_signing_keys(),
         )
-        self._keys = signing_keys
+        self.signing.keys = signing_keys
         states: list[tuple[Ref, StateEvent]] = [(("tenant", t.id), tenant_state(t, PRODUCER)) for t in tenants]
         states += [(("grant", g.id), grant_state(g, PRODUCER)) for g in grants]
         states += [(("apikey", k.id), api_key_state(k, PRODUCER)) for k in keys]
@@ -222,9 +237,7 @@ class AuthService:
 
     async def mint_token(self, grant_id: str, ttl_seconds: int | None = None) -> IssuedToken:
         grant = await self.get_grant(grant_id)
-        key = current_signer(self._keys)
-        if key is None:
-            raise NotReady("no signing key loaded yet")
+        key = self.signing.signer_key()
         now = self.clock.now()
         jti = self.ids.new_id("jti")
         claims = token_claims(grant, now=now, ttl_seconds=ttl_seconds, jti=jti, policy=self.policy)
@@ -237,10 +250,11 @@ class AuthService:
 
     def signing_key(self) -> SigningKey:
         """The key that signs now; `NotReady` before one is loaded."""
-        key = current_signer(self._keys)
-        if key is None:
-            raise NotReady("no signing key loaded yet")
-        return key
+        return self.signing.signer_key()
+
+    async def rotate_signing_key(self) -> SigningKey:
+        """A new signing key, acknowledged on the bus before it signs; the previous one retires (`key_rotation`)."""
+        return await self.signing.rotate()
 
     async def record_token(self, grant_id: str, tenant_id: str, details: dict[str, Any]) -> None:
         """The `token.issued` audit event of a token minted elsewhere (the OAuth token endpoint)."""
@@ -262,7 +276,7 @@ class AuthService:
         await self._outbox.publish_audit(audit)
 
     def jwks(self) -> dict[str, list[dict[str, str]]]:
-        return jwks(self._keys, self.clock.now())
+        return self.signing.jwks()
 
     # -- API keys ------------------------------------------------------------------------------------------------
 

@@ -84,6 +84,15 @@ class Settings(BaseSettings):
     )
     token_default_ttl_seconds: int = Field(default=900, ge=1, description="Token lifetime when none is asked for.")
     token_max_ttl_seconds: int = Field(default=86_400, ge=1, description="Longest token lifetime that may be asked.")
+    signing_key_rotate_after_seconds: int = Field(
+        default=30 * 86_400, ge=60, description="A signing key signs this long, then a new one takes over."
+    )
+    signing_key_check_seconds: float = Field(
+        default=60.0, gt=0, description="How often the signing keys are checked (rotation due, overlaps ended)."
+    )
+    clock_skew_seconds: int = Field(
+        default=60, ge=0, description="Clock difference allowed between auth and verifiers (added to key overlaps)."
+    )
 
     session_idle_seconds: int = Field(
         default=3600, ge=60, description="A browser session ends after this long without a request (sign-in pages)."

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from tollgate_auth.domain import ApiKey, Grant, SigningKey, Tenant
 from tollgate_auth.domain.errors import ApiKeyNotFound, BusUnavailable, GrantNotFound, TenantExists
+from tollgate_auth.domain.signing_keys import SigningKeyNotFound
 from tollgate_auth.domain.users import User, UserExists, WebSession
 from tollgate_contracts import Event
 from tollgate_servicekit.keyring import KEY_BYTES, Kek, Keyring
@@ -163,3 +164,15 @@ class InMemoryStore(InMemoryAccounts):
 
     async def list_signing_keys(self) -> list[SigningKey]:
         return sorted(self.signing_keys.values(), key=lambda k: k.created_at)
+
+    async def update_signing_key(
+        self, kid: str, change: Callable[[SigningKey], SigningKey | None]
+    ) -> tuple[SigningKey, bool]:
+        current = self.signing_keys.get(kid)
+        if current is None:
+            raise SigningKeyNotFound(f"no signing key {clip(kid)!r}")
+        following = change(current)
+        if following is None:
+            return current, False
+        self.signing_keys[kid] = following
+        return following, True

@@ -34,6 +34,7 @@ from tollgate_auth.adapters.rows import (
     tenant_of,
     tenant_row,
 )
+from tollgate_auth.adapters.signing_store import update_signing_key
 from tollgate_auth.adapters.tables import ApiKeyRow, GrantRow, SigningKeyRow, TenantRow
 from tollgate_auth.domain import ApiKey, Grant, SigningKey, Tenant
 from tollgate_auth.domain.errors import ApiKeyNotFound, Conflict, GrantNotFound, TenantExists
@@ -222,6 +223,11 @@ class SqlStore(AccountTables):
         async with self._session() as s:
             rows = await s.exec(select(SigningKeyRow).order_by(col(SigningKeyRow.created_at)))
             return [signing_key_of(r, self._keyring) for r in rows]
+
+    async def update_signing_key(
+        self, kid: str, change: Callable[[SigningKey], SigningKey | None]
+    ) -> tuple[SigningKey, bool]:
+        return await update_signing_key(self.database, self._keyring, kid, change)
 
     # -- helpers -------------------------------------------------------------------------------------------------
 

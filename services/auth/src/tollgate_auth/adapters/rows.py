@@ -8,7 +8,8 @@ from typing import Any
 from tollgate_auth.adapters.tables import ApiKeyRow, GrantRow, SigningKeyRow, TenantRow
 from tollgate_auth.domain import ApiKey, Grant, SigningKey, Tenant
 from tollgate_auth.domain.keywrap import RandomBytes, unwrap, wrap
-from tollgate_contracts import ApiKeyStatus, BudgetPeriod, Capability, GrantStatus, SigningKeyStatus
+from tollgate_auth.domain.signing_keys import KeyStatus
+from tollgate_contracts import ApiKeyStatus, BudgetPeriod, Capability, GrantStatus
 from tollgate_servicekit.keyring import Keyring
 
 
@@ -117,7 +118,7 @@ def signing_key_of(row: SigningKeyRow, keyring: Keyring) -> SigningKey:
         alg=row.alg,
         public_jwk=dict(row.public_jwk),
         private_pem=unwrap(row.private_key, row.kid, keyring).decode(),
-        status=SigningKeyStatus(row.status),
+        status=KeyStatus(row.status),
         created_at=row.created_at,
         updated_at=row.updated_at,
         not_after=row.not_after,

@@ -12,8 +12,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from tollgate_auth.domain import SigningKey
-from tollgate_contracts import SigningKeyStatus
+from tollgate_auth.domain.signing_keys import KeyStatus, SigningKey
 from tollgate_contracts.b64 import b64url_encode
 
 ALGORITHM = "EdDSA"
@@ -45,7 +44,7 @@ class Ed25519Signer:
             alg=ALGORITHM,
             public_jwk={"kty": "OKP", "crv": "Ed25519", "x": x, "kid": kid, "alg": ALGORITHM, "use": "sig"},
             private_pem=pem,
-            status=SigningKeyStatus.ACTIVE,
+            status=KeyStatus.ACTIVE,
             created_at=now,
             updated_at=now,
             not_after=None,
