@@ -156,7 +156,11 @@ async def _locked(database: Database) -> AsyncIterator[AsyncConnection]:
                     await conn.exec_driver_sql("ROLLBACK")
                 raise
         finally:
-            await conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+            try:
+                await conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+            except Exception:
+                # Never back to the pool without its foreign keys; and the migration's own error is the one raised.
+                await conn.invalidate()
 
 
 def _render_item(kind: str, obj: Any, _context: AutogenContext) -> str | Literal[False]:
