@@ -80,6 +80,7 @@ async def test_an_app_asks_the_owner_narrows_and_the_proxy_enforces_the_narrowed
             await context.close()
             assert answer["iss"] == meta["issuer"]  # RFC 9207: the answer comes from the server we asked
             assert answer["state"] == app.state and answer["code"]
+            handed_out["authorization code"] = answer["code"]
 
             token = await app.fetch_token(
                 meta["token_endpoint"], code=answer["code"], code_verifier=verifier, resource=e2e_stack.proxy_url
