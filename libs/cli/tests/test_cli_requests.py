@@ -168,3 +168,7 @@ def test_request_errors_are_one_line_and_non_zero(auth_http: httpx.Client, cli: 
     assert bad.returncode == 2
     # Refusals decided nothing: the request still waits.
     assert started["user_code"] in {r["user_code"] for r in cli.json("request", "list")["data"]}
+    table = cli.run("request", "list")
+    assert table.returncode == 0 and started["user_code"] in table.stdout and "Greedy tool" in table.stdout
+    denied = cli.run("request", "deny", started["user_code"])
+    assert denied.returncode == 0 and "Request denied" in denied.stdout, denied.stderr
