@@ -17,9 +17,12 @@ from tollgate_auth.app import create_app
 from tollgate_servicekit.dpop import ALGORITHMS, jwk_thumbprint, sign_proof
 
 from .conftest import running
+from .test_auth_oauth_client_credentials import client_of, confidential
+from .test_auth_oauth_device import DEVICE_GRANT, answer_on_page, device_client, start
+from .test_auth_oauth_errors import clock, http
 from .test_auth_oauth_flow import PUBLIC_URL, REDIRECT, Flow, authorize, flow, query, register
 
-__all__ = ["flow"]
+__all__ = ["clock", "flow", "http"]
 
 TOKEN_URL = f"{PUBLIC_URL}/oauth/token"
 
@@ -146,3 +149,45 @@ async def test_a_required_nonce_is_asked_for_and_then_accepted(nonce_http: tuple
     answer = await post_token(http, form, sign_proof(key, method="POST", url=TOKEN_URL, nonce=nonce))
     assert answer.status_code == 200, answer.text
     assert answer.json()["token_type"] == "DPoP"
+
+
+async def test_client_credentials_with_a_proof_are_bound(flow: Flow) -> None:
+    registered = await confidential(flow)
+    async with client_of(flow, registered) as client:
+        verifier = generate_token(48)
+        location = await authorize(flow, client, verifier, decision="approve")
+        await client.fetch_token(flow.meta["token_endpoint"], authorization_response=location, code_verifier=verifier)
+    key = new_key()
+    basic = httpx.BasicAuth(registered["client_id"], registered["client_secret"])
+    answer = await flow.http.post(
+        TOKEN_URL,
+        data={"grant_type": "client_credentials"},
+        headers={"DPoP": sign_proof(key, method="POST", url=TOKEN_URL)},
+        auth=basic,
+    )
+    assert answer.status_code == 200, answer.text
+    token = answer.json()
+    assert token["token_type"] == "DPoP"
+    assert claims_of(token["access_token"])["cnf"] == {"jkt": jwk_thumbprint(key.as_dict(private=False))}
+
+
+async def test_a_device_grant_poll_with_a_proof_is_bound(http: httpx.AsyncClient, clock: Any) -> None:
+    client_id = await device_client(http)
+    started = await start(http, client_id)
+    done = await answer_on_page(http, started["user_code"], decision="approve")
+    assert done.status_code == 200, done.text
+    key = new_key()
+    data = {"grant_type": DEVICE_GRANT, "device_code": started["device_code"], "client_id": client_id}
+    # The test's clock is fixed: proofs are issued at its time.
+    now = clock.now().timestamp()
+    refused_with(
+        await post_token(http, data, sign_proof(key, method="GET", url=TOKEN_URL, iat=now)), "invalid_dpop_proof"
+    )
+    answer = await post_token(http, data, sign_proof(key, method="POST", url=TOKEN_URL, iat=now))
+    assert answer.status_code == 200, answer.text
+    token = answer.json()
+    assert token["token_type"] == "DPoP"
+    assert claims_of(token["access_token"])["cnf"] == {"jkt": jwk_thumbprint(key.as_dict(private=False))}
+    # A public client's refresh token from the device grant is bound as well.
+    refresh = {"grant_type": "refresh_token", "refresh_token": token["refresh_token"], "client_id": client_id}
+    refused_with(await post_token(http, refresh), "invalid_dpop_proof")

@@ -29,6 +29,7 @@ from typing import Any
 from authlib.oauth2.rfc6749.errors import OAuth2Error
 
 from tollgate_auth.oauth.context import OAuthContext
+from tollgate_auth.oauth.device import DeviceGrant
 from tollgate_auth.oauth.grants import ClientCredentials, CodeGrant, RefreshGrant
 from tollgate_auth.oauth.metadata import TOKEN
 from tollgate_auth.oauth.models import GrantUser, digest
@@ -212,3 +213,7 @@ class DPoPClientCredentials(DPoPBound, ClientCredentials):
         super().validate_token_request()
         # ClientCredentials issues to `request.user` whatever user it is handed: bind that one.
         self.request.user = bind(self.request.user, self.request.dpop_jkt)
+
+
+class DPoPDeviceGrant(DPoPBound, DeviceGrant):
+    """RFC 8628 polling with DPoP: each poll carries a fresh proof; the one that gets the tokens binds them."""

@@ -9,8 +9,14 @@ from authlib.oauth2.rfc6749.errors import OAuth2Error
 from starlette.responses import Response
 
 from tollgate_auth.oauth.context import OAuthContext
-from tollgate_auth.oauth.device import DeviceAuthorization, DeviceGrant
-from tollgate_auth.oauth.dpop_binding import DPoPClientCredentials, DPoPCodeGrant, DPoPProofs, DPoPRefreshGrant
+from tollgate_auth.oauth.device import DeviceAuthorization
+from tollgate_auth.oauth.dpop_binding import (
+    DPoPClientCredentials,
+    DPoPCodeGrant,
+    DPoPDeviceGrant,
+    DPoPProofs,
+    DPoPRefreshGrant,
+)
 from tollgate_auth.oauth.endpoints import Introspection, Revocation
 from tollgate_auth.oauth.grants import ResourceIndicator, S256Only
 from tollgate_auth.oauth.metadata import server_metadata
@@ -37,7 +43,7 @@ class OAuthLayer:
         server.register_grant(DPoPRefreshGrant, [ResourceIndicator(ctx.settings.resource)])
         server.register_grant(TokenExchangeGrant, [ResourceIndicator(ctx.settings.resource)])
         server.register_endpoint(Registration(ctx, self.metadata))
-        server.register_grant(DeviceGrant)
+        server.register_grant(DPoPDeviceGrant)
         server.register_grant(DPoPClientCredentials, [ResourceIndicator(ctx.settings.resource)])
         server.register_endpoint(DeviceAuthorization(ctx))
         server.register_endpoint(Revocation(ctx))
