@@ -10,6 +10,8 @@ from typing import Any
 import httpx
 import jwt
 
+from tollgate_servicekit.testing import eventually
+
 from .conftest import last_state
 from .test_auth_oauth_device import device_client, error_of, poll, start
 from .test_auth_oauth_errors import clock, http
@@ -131,3 +133,33 @@ async def test_a_scope_only_request_is_approved_once_the_owner_names_provider_an
     chosen = await decide(http, admin_key, user_code, "approve", provider="openai", models=["gpt-4o-mini"])
     assert chosen.status_code == 200, chosen.text
     assert (chosen.json()["provider"], chosen.json()["models"]) == ("openai", ["gpt-4o-mini"])
+
+
+async def test_an_approval_refused_while_the_bus_is_down_leaves_the_request_pending(
+    http, clock, admin_key, fresh_nats
+) -> None:
+    client_id = await device_client(http)
+    started = await start(http, client_id)
+    fresh_nats.stop()
+
+    async def bus_down() -> bool:
+        return bool((await http.get("/readyz")).json().get("detail") == "event bus disconnected")
+
+    await eventually(bus_down, what="/readyz to see the bus gone")
+    refused = await decide(http, admin_key, started["user_code"], "approve", budget_usd="2")
+    assert (refused.status_code, refused.json()["error"]["code"]) == (503, "bus_unavailable")
+    # No grant was created: the request waits on, and the device keeps hearing authorization_pending.
+    assert [r["status"] for r in await listed(http, admin_key)] == ["pending"]
+    assert error_of(await poll(http, client_id, started["device_code"])) == "authorization_pending"
+
+    fresh_nats.start()
+
+    async def approved() -> httpx.Response | None:
+        answer = await decide(http, admin_key, started["user_code"], "approve", budget_usd="2")
+        return answer if answer.status_code == 200 else None
+
+    grant = (await eventually(approved, timeout=30, what="the approval once the bus is back")).json()
+    clock.advance(6)
+    token = await poll(http, client_id, started["device_code"])
+    assert token.status_code == 200, token.text
+    assert token.json()["grant_id"] == grant["id"]

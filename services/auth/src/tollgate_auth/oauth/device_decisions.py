@@ -72,7 +72,7 @@ async def approve_device_request(
         raise RequestDecided(f"request {request.id} was decided meanwhile")
     try:
         grant = await service.create_grant(grant_request, request.tenant_id)
-    except BaseException:
+    except Exception:
         # The grant does not exist: the request goes back to waiting rather than stay "approved" with nothing
         # behind it (a device would poll authorization_pending until it gave up).
         await SqlPendingDeviceRequests(store.database).reopen(request.id)
