@@ -31,6 +31,7 @@ from tollgate_auth.domain.errors import InvalidRequest
 from tollgate_auth.oauth.details import asked_details, granted_details
 from tollgate_auth.oauth.documents import verified_domain
 from tollgate_auth.oauth.errors import ExpiredRequestError
+from tollgate_auth.oauth.forms import CONSENT_FORM
 from tollgate_auth.oauth.layer import OAuthLayer, to_response
 from tollgate_auth.oauth.metadata import AUTHORIZE
 from tollgate_auth.oauth.models import GrantUser
@@ -85,6 +86,9 @@ async def _pushed(layer: OAuthLayer, captured: CapturedRequest) -> CapturedReque
 
 @router.get(AUTHORIZE)
 async def authorize(request: Request) -> Response:
+    """RFC 6749 §4.1.1 authorization request (or a RFC 9126 `request_uri`): the consent page (HTML) for a
+    signed-in owner, a 303 to the sign-in page otherwise; errors go to the verified redirect URI (with `state`
+    and `iss`, RFC 9207) or are shown when the client or redirect URI cannot be trusted."""
     layer = layer_of(request)
     captured = await capture(request, layer.ctx.settings.public_url)
     state = captured.payload.state
@@ -132,8 +136,10 @@ def _view(stored: StoredRequest, client_name: str, asked: AccessDetails) -> Cons
     )
 
 
-@router.post(AUTHORIZE)
+@router.post(AUTHORIZE, openapi_extra=CONSENT_FORM)
 async def decide(request: Request) -> Response:
+    """The consent form's answer (CSRF-checked): a 303 to the client with `code`, `state` and `iss` on
+    approval (the grant is created and published first), `error=access_denied` on denial."""
     layer = layer_of(request)
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     check_csrf(request, form)

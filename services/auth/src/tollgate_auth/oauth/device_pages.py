@@ -19,6 +19,7 @@ from tollgate_auth.domain.consent import (
 from tollgate_auth.domain.errors import InvalidRequest
 from tollgate_auth.domain.grant_requests import normalize_user_code
 from tollgate_auth.oauth.details import asked_details
+from tollgate_auth.oauth.forms import CONSENT_FORM
 from tollgate_auth.oauth.layer import OAuthLayer
 from tollgate_auth.oauth.metadata import DEVICE_VERIFY
 from tollgate_auth.web.forms import parse_consent_form
@@ -52,6 +53,8 @@ async def _pending(layer: OAuthLayer, user_code: str | None) -> StoredRequest | 
 
 @router.get(DEVICE_VERIFY)
 async def verification_page(request: Request, user_code: str | None = None) -> Response:
+    """RFC 8628 §3.3 verification page (HTML): asks for the user code, or, with `user_code`, shows the device's
+    request on the consent form. Sign-in first."""
     owner = await current_owner(request)
     if owner is None:
         return signin_redirect(request)
@@ -64,8 +67,9 @@ async def verification_page(request: Request, user_code: str | None = None) -> R
     return device_page(request, user_code=normalize_user_code(user_code), view=_view(stored), message=None)
 
 
-@router.post(DEVICE_VERIFY)
+@router.post(DEVICE_VERIFY, openapi_extra=CONSENT_FORM)
 async def verification_answer(request: Request) -> Response:
+    """The owner's answer to a device request (CSRF-checked form): approve (narrowing) or deny."""
     layer: OAuthLayer = request.app.state.oauth
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     check_csrf(request, form)

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from tollgate_auth.oauth.details import asked_details
+from tollgate_auth.oauth.forms import PAR_FORM
 from tollgate_auth.oauth.layer import NO_STORE, OAuthLayer
 from tollgate_auth.oauth.metadata import AUTHORIZE, PAR
 from tollgate_auth.oauth.requests import capture, rebuilt
@@ -29,8 +30,10 @@ def _error(error: OAuth2Error) -> JSONResponse:
     return JSONResponse(body, status_code=error.status_code or 400, headers=NO_STORE)
 
 
-@router.post(PAR, status_code=201)
+@router.post(PAR, status_code=201, openapi_extra=PAR_FORM)
 async def push_authorization_request(request: Request) -> Response:
+    """RFC 9126: the authorization request's parameters, form-encoded, with client authentication; answers
+    201 with a one-use `request_uri` for the authorization endpoint and its `expires_in`."""
     layer: OAuthLayer = request.app.state.oauth
     captured = await capture(request, layer.ctx.settings.public_url)
     if "request_uri" in captured.payload.data:

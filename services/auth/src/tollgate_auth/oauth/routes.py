@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from tollgate_auth.oauth.forms import DEVICE_FORM, REGISTER_BODY, TOKEN_FORM, TOKEN_ONLY_FORM
 from tollgate_auth.oauth.layer import NO_STORE, OAuthLayer, to_response
 from tollgate_auth.oauth.metadata import DEVICE_AUTHORIZATION, INTROSPECT, REGISTER, REVOKE, TOKEN, WELL_KNOWN
 from tollgate_auth.oauth.requests import CapturedJsonRequest, capture, public_uri
@@ -27,7 +28,7 @@ async def authorization_server_metadata(request: Request) -> JSONResponse:
     return JSONResponse(layer_of(request).metadata, headers={"Cache-Control": "public, max-age=300"})
 
 
-@router.post(REGISTER, status_code=201)
+@router.post(REGISTER, status_code=201, openapi_extra=REGISTER_BODY)
 async def register_client(request: Request) -> Response:
     """RFC 7591 dynamic client registration (JSON client metadata in, the client's id and metadata out)."""
     layer = layer_of(request)
@@ -50,15 +51,17 @@ async def register_client(request: Request) -> Response:
     return to_response(answer)
 
 
-@router.post(TOKEN)
+@router.post(TOKEN, openapi_extra=TOKEN_FORM)
 async def token(request: Request) -> Response:
-    """RFC 6749 §3.2 token endpoint (form-encoded): authorization_code with PKCE."""
+    """RFC 6749 §3.2 token endpoint (form-encoded): authorization_code (PKCE S256), refresh_token (rotated),
+    the RFC 8628 device_code, client_credentials. The access token is an RFC 9068 `at+jwt`; the answer adds
+    `grant_id` and the granted `authorization_details`."""
     layer = layer_of(request)
     captured = await capture(request, layer.ctx.settings.public_url)
     return to_response(await layer.run(layer.server.create_token_response, captured))
 
 
-@router.post(REVOKE)
+@router.post(REVOKE, openapi_extra=TOKEN_ONLY_FORM)
 async def revoke(request: Request) -> Response:
     """RFC 7009 revocation of an access or refresh token issued to the calling client (200 even if unknown)."""
     layer = layer_of(request)
@@ -66,7 +69,7 @@ async def revoke(request: Request) -> Response:
     return to_response(await layer.run(layer.server.create_endpoint_response, "revocation", captured))
 
 
-@router.post(INTROSPECT)
+@router.post(INTROSPECT, openapi_extra=TOKEN_ONLY_FORM)
 async def introspect(request: Request) -> Response:
     """RFC 7662 introspection of a token issued to the calling client."""
     layer = layer_of(request)
@@ -74,7 +77,7 @@ async def introspect(request: Request) -> Response:
     return to_response(await layer.run(layer.server.create_endpoint_response, "introspection", captured))
 
 
-@router.post(DEVICE_AUTHORIZATION)
+@router.post(DEVICE_AUTHORIZATION, openapi_extra=DEVICE_FORM)
 async def device_authorization(request: Request) -> Response:
     """RFC 8628 §3.1: a device code, a user code and where the owner enters it."""
     layer = layer_of(request)
