@@ -191,3 +191,17 @@ async def test_a_device_grant_poll_with_a_proof_is_bound(http: httpx.AsyncClient
     # A public client's refresh token from the device grant is bound as well.
     refresh = {"grant_type": "refresh_token", "refresh_token": token["refresh_token"], "client_id": client_id}
     refused_with(await post_token(http, refresh), "invalid_dpop_proof")
+
+
+async def test_two_proofs_are_refused_and_introspection_tells_the_binding(flow: Flow) -> None:
+    key = new_key()
+    client_id, form = await code_for(flow)
+    proofs = [("DPoP", sign_proof(key, method="POST", url=TOKEN_URL)) for _ in range(2)]
+    refused_with(await flow.http.post(TOKEN_URL, data=form, headers=proofs), "invalid_dpop_proof")
+    token = (await post_token(flow.http, form, sign_proof(key, method="POST", url=TOKEN_URL))).json()
+    answer = await flow.http.post(
+        flow.meta["introspection_endpoint"], data={"token": token["access_token"], "client_id": client_id}
+    )
+    body = answer.json()
+    assert (body["active"], body["token_type"]) == (True, "DPoP")
+    assert body["cnf"] == {"jkt": jwk_thumbprint(key.as_dict(private=False))}

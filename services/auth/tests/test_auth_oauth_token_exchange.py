@@ -106,6 +106,10 @@ async def test_an_exchange_yields_a_narrower_child_grant_with_act(flow: Flow, js
     claims = claims_of(token["access_token"])
     assert (claims["sub"], claims["client_id"], claims["aud"]) == (child_id, client_id, RESOURCE)
     assert claims["act"] == {"sub": "summariser-subagent"}
+    introspected = await flow.http.post(
+        flow.meta["introspection_endpoint"], data={"token": token["access_token"], "client_id": client_id}
+    )
+    assert (introspected.json()["grant_id"], introspected.json()["act"]) == (child_id, claims["act"])
 
     state = await last_state(js, "TG_GRANTS", f"grant.state.v1.{child_id}")
     assert (state["parent_grant_id"], state["budget_micro_usd"], state["models"]) == (

@@ -131,9 +131,13 @@ class DPoPProofs:
 
     def check(self, request: Any) -> str | None:
         """The thumbprint of the request's valid proof, None without one; `InvalidDPoPProofError` otherwise."""
-        proof = request.headers.get("dpop")
-        if proof is None:
+        headers = request.headers
+        values = headers.getlist("dpop") if hasattr(headers, "getlist") else [v for v in [headers.get("dpop")] if v]
+        if not values:
             return None
+        if len(values) > 1:
+            raise InvalidDPoPProofError("send exactly one DPoP header")
+        [proof] = values
         now = self.ctx.clock.now().timestamp()
         accepted = self.nonces.accepted(now) if self.nonces is not None else None
         try:

@@ -135,11 +135,18 @@ class Introspection(IntrospectionEndpoint):  # type: ignore[misc]
             "client_id": token.client_id,
             "grant_id": token.grant_id,
             "authorization_details": user.authorization_details,
-            "token_type": "Bearer" if token.kind == "access_token" else "refresh_token",
+            "token_type": token_type(token),
             "exp": token.claims["exp"],
             "iat": token.claims["iat"],
         }
-        for name in ("iss", "aud", "sub", "jti", "nbf", "tid", "scope"):
+        # `cnf` tells a resource server the token is DPoP-bound (RFC 9449 §6.2); `act` who acts (RFC 8693 §4.1).
+        for name in ("iss", "aud", "sub", "jti", "nbf", "tid", "scope", "cnf", "act"):
             if name in token.claims:
                 payload[name] = token.claims[name]
         return payload
+
+
+def token_type(token: Presented) -> str:
+    if token.kind != "access_token":
+        return "refresh_token"
+    return "DPoP" if "cnf" in token.claims else "Bearer"
