@@ -215,3 +215,17 @@ async def test_admin_only_registration_wants_the_admin_key(make_settings, admin_
         assert wrong.status_code == 401
         allowed = await http.post("/oauth/register", json=body, headers={"Authorization": f"Bearer {admin_key}"})
         assert allowed.status_code == 201
+
+
+async def test_par_can_be_required_per_client(http) -> None:
+    client_id = await register(http, require_pushed_authorization_requests=True)
+    answer = await http.get(AUTHORIZE, params=params(client_id))
+    assert answer.status_code == 400 and "pushed" in answer.text
+    pushed = await http.post("/oauth/par", data=params(client_id))
+    request_uri = pushed.json()["request_uri"]
+    page = await http.get(AUTHORIZE, params={"client_id": client_id, "request_uri": request_uri})
+    assert page.status_code == 200
+    bad = await http.post(
+        "/oauth/register", json={"redirect_uris": [REDIRECT], "require_pushed_authorization_requests": "yes"}
+    )
+    assert bad.json()["error"] == "invalid_client_metadata"

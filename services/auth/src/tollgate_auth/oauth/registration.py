@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from authlib.oauth2.rfc7591 import ClientRegistrationEndpoint
-from authlib.oauth2.rfc7591.errors import InvalidRedirectURIError
+from authlib.oauth2.claims import BaseClaims
+from authlib.oauth2.rfc7591 import ClientMetadataClaims, ClientRegistrationEndpoint
+from authlib.oauth2.rfc7591.errors import InvalidClientMetadataError, InvalidRedirectURIError
 
 from tollgate_auth.oauth.context import OAuthContext
 from tollgate_auth.oauth.models import PUBLIC, Client, digest
@@ -21,9 +22,20 @@ DEFAULT_GRANT_TYPES = ["authorization_code", "refresh_token"]
 REDIRECT_GRANTS = {"authorization_code"}
 
 
+class PushedRequestClaims(BaseClaims):  # type: ignore[misc]
+    """RFC 9126 §6: a client may register that its authorization requests must be pushed."""
+
+    REGISTERED_CLAIMS = ["require_pushed_authorization_requests"]
+
+    def validate(self, now: Any = None, leeway: int = 0) -> None:
+        value = self.get("require_pushed_authorization_requests", False)
+        if not isinstance(value, bool):
+            raise InvalidClientMetadataError("require_pushed_authorization_requests: must be true or false")
+
+
 class Registration(ClientRegistrationEndpoint):  # type: ignore[misc]
     def __init__(self, ctx: OAuthContext, metadata: dict[str, Any]) -> None:
-        super().__init__()
+        super().__init__(claims_classes=[ClientMetadataClaims, PushedRequestClaims])
         self.ctx = ctx
         self._metadata = metadata
 
