@@ -181,3 +181,15 @@ async def test_a_bound_subject_token_needs_its_key_and_the_child_is_bound_too(fl
     token = answer.json()
     assert token["token_type"] == "DPoP"
     assert claims_of(token["access_token"])["cnf"] == {"jkt": jwk_thumbprint(key.as_dict(private=False))}
+
+
+async def test_an_actor_token_names_its_client_as_the_actor(flow: Flow) -> None:
+    client_id, parent = await parent_token(flow)
+    agent_client, agent = await parent_token(flow)
+    answer = await exchange(
+        flow, client_id, parent["access_token"], actor_token=agent["access_token"], actor_token_type=ACCESS
+    )
+    assert answer.status_code == 200, answer.text
+    assert claims_of(answer.json()["access_token"])["act"] == {"sub": agent_client}
+    without_type = await exchange(flow, client_id, parent["access_token"], actor_token=agent["access_token"])
+    assert "actor_token_type" in refused(without_type, "invalid_request")
