@@ -155,6 +155,7 @@ async def test_the_subject_token_must_be_a_live_token_of_this_client(flow: Flow)
     refused(await exchange(flow, client_id, subject, subject_token_type="urn:x:other"), "invalid_request")
     refused(await exchange(flow, client_id, subject, requested_token_type="urn:x:other"), "invalid_request")
     refused(await exchange(flow, client_id, subject, audience="https://elsewhere.example"), "invalid_target")
+    refused(await exchange(flow, client_id, subject, resource="https://elsewhere.example"), "invalid_target")
     other_client, _ = await parent_token(flow)
     assert "this client" in refused(await exchange(flow, other_client, subject), "invalid_request")
     # A client not registered for the exchange may not use it.
