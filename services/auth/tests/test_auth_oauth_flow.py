@@ -170,17 +170,25 @@ async def test_the_whole_code_flow_with_authlibs_client(flow: Flow, js) -> None:
     assert (state["status"], state["budget_micro_usd"], state["app_name"]) == ("active", 2_500_000, "Notes Summariser")
 
 
-async def test_a_reused_code_is_invalid_grant(flow: Flow) -> None:
+async def test_a_reused_code_is_invalid_grant_and_revokes_what_it_gave(flow: Flow, js) -> None:
     registered = await register(flow)
     verifier = generate_token(48)
     async with flow.oauth_client(registered["client_id"]) as client:
         location = await authorize(flow, client, verifier, decision="approve")
-        await client.fetch_token(flow.meta["token_endpoint"], authorization_response=location, code_verifier=verifier)
+        first = await client.fetch_token(
+            flow.meta["token_endpoint"], authorization_response=location, code_verifier=verifier
+        )
         with pytest.raises(OAuthError) as reused:
             await client.fetch_token(
                 flow.meta["token_endpoint"], authorization_response=location, code_verifier=verifier
             )
-    assert reused.value.error == "invalid_grant"
+        assert reused.value.error == "invalid_grant"
+        # RFC 6749 §4.1.2: what the code gave out the first time is revoked.
+        with pytest.raises(OAuthError) as dead:
+            await client.refresh_token(flow.meta["token_endpoint"], refresh_token=first["refresh_token"])
+        assert dead.value.error == "invalid_grant"
+    jti = jwt.decode(first["access_token"], options={"verify_signature": False})["jti"]
+    assert (await last_state(js, "TG_REVOKED_TOKENS", f"token.revoked.v1.{jti}"))["grant_id"] == first["grant_id"]
 
 
 async def test_a_pkce_mismatch_is_invalid_grant(flow: Flow) -> None:

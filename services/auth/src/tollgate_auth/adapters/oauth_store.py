@@ -109,8 +109,28 @@ class SqlOAuthStore:
             await s.commit()
             row = await s.get(AuthorizationCodeRow, code_hash)
         assert row is not None
-        fields = row.model_dump(exclude={"used_at"})
+        fields = row.model_dump(exclude={"used_at", "access_jti", "access_expires_at", "family_id"})
         return AuthorizationCode(**fields)
+
+    async def replayed_code(self, code_hash: str, client_id: str) -> AuthorizationCodeRow | None:
+        """The code's row if it was already exchanged by this client (a replay), else None."""
+        async with self._session() as s:
+            row = await s.get(AuthorizationCodeRow, code_hash)
+        if row is None or row.client_id != client_id or row.used_at is None:
+            return None
+        return row
+
+    async def record_code_tokens(
+        self, code_hash: str, access_jti: str, access_expires_at: datetime, family_id: str | None
+    ) -> None:
+        """What a code's exchange issued (for revoking it should the code be replayed)."""
+        async with self._session() as s:
+            await s.exec(
+                update(AuthorizationCodeRow)
+                .where(col(AuthorizationCodeRow.code_hash) == code_hash)
+                .values(access_jti=access_jti, access_expires_at=access_expires_at, family_id=family_id)
+            )
+            await s.commit()
 
     # -- pushed authorization requests (RFC 9126) ----------------------------------------------------------------
 

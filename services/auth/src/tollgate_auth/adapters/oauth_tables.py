@@ -46,6 +46,10 @@ class AuthorizationCodeRow(AuthTable, table=True):
     expires_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
     # Set when the code is exchanged: a second exchange finds it used and gets `invalid_grant`.
     used_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    # What the exchange issued, so a replayed code can revoke it (RFC 6749 §4.1.2, RFC 9700 §4.2.4).
+    access_jti: str | None = Field(default=None, max_length=64)
+    access_expires_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    family_id: str | None = Field(default=None, max_length=40)
 
 
 class PushedRequestRow(AuthTable, table=True):

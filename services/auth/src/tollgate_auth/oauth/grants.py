@@ -18,6 +18,7 @@ from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError
 from authlib.oauth2.rfc7636 import CodeChallenge
 
+from tollgate_auth.adapters.oauth_tables import AuthorizationCodeRow
 from tollgate_auth.domain.errors import GrantNotFound
 from tollgate_auth.oauth.context import OAuthContext
 from tollgate_auth.oauth.details import granted_details
@@ -92,7 +93,14 @@ class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
 
     def query_authorization_code(self, code: str, client: Any) -> AuthorizationCode | None:
         ctx = ctx_of(self)
-        return ctx.bridge.wait(ctx.store().take_code(digest(code), client.get_client_id(), ctx.clock.now()))
+        store, client_id = ctx.store(), client.get_client_id()
+        taken = ctx.bridge.wait(store.take_code(digest(code), client_id, ctx.clock.now()))
+        if taken is None:
+            replayed = ctx.bridge.wait(store.replayed_code(digest(code), client_id))
+            if replayed is not None:
+                # RFC 6749 §4.1.2: a code used twice may have been stolen; what it gave out is revoked.
+                ctx.bridge.wait(revoke_code_tokens(ctx, replayed))
+        return taken
 
     def delete_authorization_code(self, authorization_code: AuthorizationCode) -> None:
         # Already taken (marked used) by query_authorization_code.
@@ -187,3 +195,13 @@ class ClientCredentials(grants.ClientCredentialsGrant):  # type: ignore[misc]
 
     def create_token_response(self) -> Answer:
         return with_grant(self, super().create_token_response())
+
+
+async def revoke_code_tokens(ctx: OAuthContext, code: AuthorizationCodeRow) -> None:
+    """Revoke what a replayed code's first exchange issued: its access token and its refresh-token family."""
+    if code.family_id is not None:
+        await revoke_family(ctx, code.family_id, "authorization_code.reused")
+    elif code.access_jti is not None and code.access_expires_at is not None:
+        live = [(code.access_jti, code.access_expires_at)]
+        details = {"client_id": code.client_id}
+        await ctx.service().revoke_tokens(code.grant_id, code.tenant_id, live, "authorization_code.reused", details)

@@ -18,7 +18,7 @@ from authlib.oauth2.rfc9207 import IssuerParameter
 from tollgate_auth.oauth.context import OAuthContext
 from tollgate_auth.oauth.documents import DocumentRefused, names_a_document
 from tollgate_auth.oauth.dpop_binding import bound_key
-from tollgate_auth.oauth.models import Client, GrantUser, RefreshToken, digest
+from tollgate_auth.oauth.models import AuthorizationCode, Client, GrantUser, RefreshToken, digest
 
 log = logging.getLogger(__name__)
 
@@ -83,11 +83,17 @@ class TollgateAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
     def save_token(self, token: dict[str, Any], request: Any) -> None:
         """Access tokens are JWTs (never stored); a refresh token is stored hashed, in the family of the one it
         replaces (or a new family, from a code), with the jti of the access token issued beside it."""
-        if "refresh_token" not in token:
-            return None
         ctx = self.ctx
         previous: RefreshToken | None = request.refresh_token
         claims = jwt.decode(token["access_token"], options={"verify_signature": False})
+        family_id = previous.family_id if previous else ctx.ids.new_id("rtf")
+        code: AuthorizationCode | None = request.authorization_code
+        if code is not None:
+            family = family_id if "refresh_token" in token else None
+            issued = datetime.fromtimestamp(claims["exp"], UTC)
+            ctx.bridge.wait(ctx.store().record_code_tokens(code.code_hash, claims["jti"], issued, family))
+        if "refresh_token" not in token:
+            return None
         now = ctx.clock.now()
         user: GrantUser = request.user
         expires = now + timedelta(seconds=ctx.settings.refresh_token_ttl_seconds)
@@ -95,7 +101,7 @@ class TollgateAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
             expires = min(expires, user.expires_at)
         stored = RefreshToken(
             token_hash=digest(token["refresh_token"]),
-            family_id=previous.family_id if previous else ctx.ids.new_id("rtf"),
+            family_id=family_id,
             client_id=request.client.get_client_id(),
             grant_id=user.grant_id,
             tenant_id=user.tenant_id,

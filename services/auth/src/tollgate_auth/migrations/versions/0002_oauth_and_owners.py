@@ -40,6 +40,9 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("access_jti", sa.String(length=64), nullable=True),
+        sa.Column("access_expires_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("family_id", sa.String(length=40), nullable=True),
         sa.PrimaryKeyConstraint("code_hash"),
     )
     op.create_table(
