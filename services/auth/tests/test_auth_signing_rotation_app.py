@@ -188,3 +188,23 @@ async def test_keys_rotate_on_schedule_and_a_retired_key_leaves_the_jwks(make_se
 async def test_signing_keys_need_the_admin_key(client, path):
     method = client.get if path.endswith("keys") else client.post
     assert (await method(path, headers={"Authorization": "Bearer nope"})).status_code == 401
+
+
+async def test_another_replica_serves_and_signs_with_the_new_key_without_waiting_for_its_check(
+    make_settings, admin_key
+):
+    # Two auth replicas on one database and one bus; their scheduled checks are far away.
+    settings = make_settings(signing_key_check_seconds=3600, jwks_reload_seconds=0)
+    async with (
+        running(create_app(settings), admin_key=admin_key) as first,
+        running(create_app(settings), admin_key=admin_key) as second,
+    ):
+        grant = (await first.post("/v1/grants", json=GRANT)).json()
+        before = (await second.post(f"/v1/grants/{grant['id']}/tokens")).json()["access_token"]
+        new_kid = (await first.post("/v1/signing-keys/rotate")).json()["kid"]
+        kids = [k["kid"] for k in (await second.get("/.well-known/jwks.json")).json()["keys"]]
+        assert sorted(kids) == sorted([kid_of(before), new_kid])
+        # Having re-read the keys, the second replica signs with the new one too; the old token still verifies.
+        after = (await second.post(f"/v1/grants/{grant['id']}/tokens")).json()["access_token"]
+        assert kid_of(after) == new_kid
+        assert (await verify(second, before))["sub"] == grant["id"]

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from tollgate_auth.domain.errors import NotReady
+from tollgate_auth.domain.errors import NotReady, Unavailable
 from tollgate_auth.domain.signing_keys import (
     KeyPhase,
     KeyStatus,
@@ -74,6 +75,8 @@ class SigningKeys:
         """One rotation or check at a time in this process (replicas converge through the store's versions)."""
         self.keys: list[SigningKey] = []
         """Every stored key, oldest first, as last loaded; replaced whole, never mutated (threads read it)."""
+        self._loaded_at: float | None = None
+        self._reloading = asyncio.Lock()
 
     # -- reads ---------------------------------------------------------------------------------------------------
 
@@ -94,7 +97,24 @@ class SigningKeys:
 
     async def reload(self) -> list[SigningKey]:
         self.keys = await self.store.list_signing_keys()
+        self._loaded_at = time.monotonic()
         return self.keys
+
+    async def fresh_jwks(self, max_age: float) -> dict[str, list[dict[str, str]]]:
+        """The JWKS from keys at most `max_age` seconds old: a key another replica just made active is served here
+        too, without waiting for this replica's next check. One reload at a time; an unreachable database serves
+        the keys already loaded."""
+        if self._stale(max_age):
+            async with self._reloading:
+                if self._stale(max_age):
+                    try:
+                        await self.reload()
+                    except Unavailable as exc:
+                        log.warning("serving the JWKS as last loaded: %s", exc.message)
+        return self.jwks()
+
+    def _stale(self, max_age: float) -> bool:
+        return self._loaded_at is None or time.monotonic() - self._loaded_at > max_age
 
     # -- rotation ------------------------------------------------------------------------------------------------
 

@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     signing_key_check_seconds: float = Field(
         default=60.0, gt=0, description="How often the signing keys are checked (rotation due, overlaps ended)."
     )
+    jwks_reload_seconds: float = Field(
+        default=5.0, ge=0, description="The HTTP JWKS re-reads the keys when they are older (others' rotations)."
+    )
     clock_skew_seconds: int = Field(
         default=60, ge=0, description="Clock difference allowed between auth and verifiers (added to key overlaps)."
     )
