@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
 
+from tollgate_auth.oauth.metadata import server_metadata
 from tollgate_auth.settings import Settings
 
 
@@ -34,3 +36,13 @@ def test_an_explicit_issuer_still_wins() -> None:
 def test_registration_is_open_or_admin() -> None:
     with pytest.raises(ValueError, match="registration"):
         Settings(registration="closed")  # type: ignore[arg-type]
+
+
+def test_the_metadata_of_an_https_deployment_passes_authlibs_rfc_8414_checks() -> None:
+    metadata = server_metadata(Settings(public_url="https://auth.example", resource="https://gw.example"))
+    AuthorizationServerMetadata(metadata).validate()
+    assert metadata["issuer"] == "https://auth.example"
+    assert all(
+        metadata[name].startswith("https://auth.example/")
+        for name in ("authorization_endpoint", "token_endpoint", "registration_endpoint", "jwks_uri")
+    )
