@@ -44,4 +44,5 @@ async def create_user(body: UserIn, service: ServiceDep) -> UserOut:
 
 @router.get("")
 async def list_users(service: ServiceDep, tenant_id: str | None = None) -> DataList[UserOut]:
+    """Every owner account, or one tenant's (never a password or its hash)."""
     return DataList(data=[UserOut.of(u) for u in await service.accounts.list_users(tenant_id)])
