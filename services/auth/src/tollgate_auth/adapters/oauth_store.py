@@ -8,7 +8,7 @@ whether this caller won, so two concurrent exchanges of one code cannot both suc
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import CursorResult, delete, update
 from sqlmodel import col, select
@@ -25,6 +25,7 @@ from tollgate_auth.oauth.models import AuthorizationCode, Client, RefreshToken, 
 from tollgate_servicekit.sql import Database
 
 PENDING = "pending"
+KEEP_USED_CODES_SECONDS = 86_400
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,10 @@ class SqlOAuthStore:
     async def add_code(self, code: AuthorizationCode) -> None:
         async with self._session() as s:
             s.add(AuthorizationCodeRow(**code.__dict__))
+            # Forgetting old codes here keeps the table small without a background task; a used code is kept a
+            # day past its expiry, so a replay still revokes what it gave.
+            cutoff = code.created_at - timedelta(seconds=KEEP_USED_CODES_SECONDS)
+            await s.exec(delete(AuthorizationCodeRow).where(col(AuthorizationCodeRow.expires_at) < cutoff))
             await s.commit()
 
     async def take_code(self, code_hash: str, client_id: str, now: datetime) -> AuthorizationCode | None:
@@ -143,6 +148,8 @@ class SqlOAuthStore:
                     id=request_id, client_id=client_id, params=params, created_at=now, expires_at=expires_at
                 )
             )
+            # Pushed requests never used are forgotten once dead (each is a minute long).
+            await s.exec(delete(PushedRequestRow).where(col(PushedRequestRow.expires_at) < now))
             await s.commit()
 
     async def take_pushed(self, request_id: str, client_id: str, now: datetime) -> dict[str, str] | None:
