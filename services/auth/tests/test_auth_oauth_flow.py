@@ -4,6 +4,7 @@ consent (the owner lowers the budget) → code → RFC 9068 token; and the RFC's
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
@@ -242,3 +243,22 @@ async def test_refresh_rotates_and_a_reused_refresh_token_kills_the_family(flow:
     audit = [m for m in await stream_messages(js, "TG_AUDIT") if m.get("action") == "refresh_token.reused"]
     assert [a["target_id"] for a in audit] == [first["grant_id"]] * 2
     assert sorted(audit[0]["details"]["revoked_jtis"]) == sorted(jtis)
+
+
+async def test_two_exchanges_of_one_code_at_once_give_one_token(flow: Flow) -> None:
+    """Single use is decided by the database when Authlib asks (through the bridge), not read early. (The losers
+    count as replays, so what the winner got may be revoked too: a double submit looks like a stolen code.)"""
+    registered = await register(flow)
+    verifier = generate_token(48)
+    async with flow.oauth_client(registered["client_id"]) as client:
+        location = await authorize(flow, client, verifier, decision="approve")
+    form = {
+        "grant_type": "authorization_code",
+        "code": query(location)["code"],
+        "redirect_uri": REDIRECT,
+        "client_id": registered["client_id"],
+        "code_verifier": verifier,
+    }
+    answers = await asyncio.gather(*(flow.http.post(flow.meta["token_endpoint"], data=form) for _ in range(4)))
+    assert sorted(a.status_code for a in answers) == [200, 400, 400, 400]
+    assert {a.json().get("error") for a in answers if a.status_code == 400} == {"invalid_grant"}
