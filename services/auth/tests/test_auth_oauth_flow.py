@@ -262,3 +262,26 @@ async def test_two_exchanges_of_one_code_at_once_give_one_token(flow: Flow) -> N
     answers = await asyncio.gather(*(flow.http.post(flow.meta["token_endpoint"], data=form) for _ in range(4)))
     assert sorted(a.status_code for a in answers) == [200, 400, 400, 400]
     assert {a.json().get("error") for a in answers if a.status_code == 400} == {"invalid_grant"}
+
+
+async def test_a_scope_only_request_lets_the_owner_choose_provider_and_models(flow: Flow) -> None:
+    """MCP clients often send no authorization_details: the owner picks, starting from the tenant's template."""
+    registered = await register(flow)
+    verifier = generate_token(48)
+    async with flow.oauth_client(registered["client_id"], scope="ai") as client:
+        url, client.state = client.create_authorization_url(flow.meta["authorization_endpoint"], code_verifier=verifier)
+        page = await flow.http.get(url)
+        assert page.status_code == 200
+        assert (
+            '<label for="provider">Provider</label>' in page.text and '<label for="models">Models</label>' in page.text
+        )
+        answer = {"decision": "approve", "provider": "openai", "models": "gpt-4o-mini, gpt-4o", "budget_usd": "2"}
+        redirect = await flow.http.post(flow.meta["authorization_endpoint"], data={**form_fields(page.text), **answer})
+        location = redirect.headers["location"]
+        token = await client.fetch_token(
+            flow.meta["token_endpoint"], authorization_response=location, code_verifier=verifier
+        )
+    [granted] = token["authorization_details"]
+    assert (granted["provider"], granted["models"]) == ("openai", ["gpt-4o-mini", "gpt-4o"])
+    assert granted["budget"]["amount"] == "2.00"
+    assert token["scope"] == "ai"
