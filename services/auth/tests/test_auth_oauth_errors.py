@@ -147,7 +147,7 @@ async def test_pushed_requests_carry_the_terms_out_of_the_url(http) -> None:
     page = await http.get(AUTHORIZE, params={"client_id": client_id, "request_uri": request_uri})
     assert page.status_code == 200 and "Summarise my notes" in page.text
     used = await http.get(AUTHORIZE, params={"client_id": client_id, "request_uri": request_uri})
-    assert used.status_code == 400 and "request_uri" in used.text
+    assert used.status_code == 400 and "invalid_request_uri: request_uri: unknown, used or expired" in used.text
 
 
 async def test_a_pushed_request_is_validated_when_pushed(http) -> None:

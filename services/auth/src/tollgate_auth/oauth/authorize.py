@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from authlib.oauth2.rfc6749.errors import InvalidRequestError, OAuth2Error
+from authlib.oauth2.rfc9101.errors import InvalidRequestUriError
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -75,12 +76,13 @@ async def _pushed(layer: OAuthLayer, captured: CapturedRequest) -> CapturedReque
             raise InvalidRequestError("this server requires pushed authorization requests (RFC 9126)")
         return captured
     if not request_uri.startswith(REQUEST_URI_PREFIX):
-        raise InvalidRequestError("request_uri: not one this server issued")
+        raise InvalidRequestUriError("request_uri: not one this server issued")
     params = await layer.ctx.store().take_pushed(
         request_uri.removeprefix(REQUEST_URI_PREFIX), client_id, layer.ctx.clock.now()
     )
     if params is None:
-        raise InvalidRequestError("request_uri: unknown, used or expired")
+        # RFC 9101 §7 (which RFC 9126 builds on): the request_uri leads to nothing valid.
+        raise InvalidRequestUriError("request_uri: unknown, used or expired")
     return rebuilt(layer.ctx.settings.public_url, AUTHORIZE, params)
 
 
