@@ -24,7 +24,7 @@ T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 @pytest.fixture
 async def db(database: Any) -> AsyncIterator[Database]:
     target = Database(database.url, database.schema)
-    await SqlCredentialStore(target).create_tables()
+    await SqlCredentialStore(target).migrate()
     yield target
     await target.dispose()
 
@@ -104,6 +104,6 @@ async def test_replace_applies_only_over_the_expected_version(db: Database, keyr
         await store.replace(_credential(keyring, "crd_gone"), expected_version=1)
 
 
-async def test_tables_can_be_created_twice(db: Database) -> None:
-    await SqlCredentialStore(db).create_tables()
+async def test_migrating_twice_changes_nothing(db: Database) -> None:
+    await SqlCredentialStore(db).migrate()
     await db.ping()

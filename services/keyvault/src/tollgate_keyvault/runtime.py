@@ -67,7 +67,7 @@ def startup_steps(service: KeyvaultService, store: SqlCredentialStore, bus: Bus,
         logger.info("keyvault ready")
 
     return [
-        ("database", store.create_tables),
+        ("database", store.migrate),
         ("bus", bus.connect),
         ("streams", lambda: bus.wait_for_streams(PUBLISHED_STREAMS + TENANT_STREAMS)),
         ("rewrap", rewrap),

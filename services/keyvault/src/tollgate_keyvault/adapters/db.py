@@ -4,7 +4,8 @@ The provider key is never stored in clear. Tables are declared without a
 schema; on PostgreSQL servicekit's `Database` maps them into the configured
 schema, so tests and deployments can each have their own. Tables belong to
 keyvault's own SQLModel registry, so other services' models loaded in the same
-process never end up in keyvault's database. Driver failures reach the caller
+process never end up in keyvault's database; the tables are made and changed by
+Alembic migrations only (`tollgate_keyvault.migrations`). Driver failures reach the caller
 as `StoreUnavailable` (servicekit); a duplicate id is `InvalidInput`.
 """
 
@@ -18,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel, col, select, update
 
+from tollgate_keyvault import migrations
 from tollgate_keyvault.domain.credential import ApiStyle, Credential, Status
 from tollgate_keyvault.domain.envelope import Envelope
 from tollgate_keyvault.domain.errors import ConcurrentUpdate, CredentialNotFound, InvalidInput
@@ -99,9 +101,10 @@ class SqlCredentialStore:
     def __init__(self, database: Database) -> None:
         self._database = database
 
-    async def create_tables(self) -> None:
-        """The schema (PostgreSQL) and tables, if missing. Safe to run from every replica at start."""
-        await self._database.create_all(METADATA)
+    async def migrate(self) -> None:
+        """The schema (PostgreSQL) and tables brought to the newest migration (`tollgate_keyvault.migrations`).
+        Safe to run from every replica at start; a database made by `create_all` before migrations is stamped."""
+        await migrations.upgrade(self._database)
 
     async def add(self, credential: Credential) -> None:
         async with self._database.session() as session:
