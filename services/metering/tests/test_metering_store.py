@@ -5,18 +5,16 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from tollgate_contracts import new_id
-from tollgate_metering.adapters.db import LEDGER, SqlStore, prepare
+from tollgate_metering.adapters.db import LEDGER, SqlStore
 from tollgate_metering.domain.budget import Limits
 from tollgate_metering.domain.errors import InvalidUsage
 from tollgate_metering.domain.pricing import Price, PriceRule
 from tollgate_metering.domain.usage import LedgerEntry
-from tollgate_servicekit.sql import Database
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -204,18 +202,3 @@ async def test_unknown_grants_are_listed_up_to_the_limit(store: SqlStore) -> Non
     unknown = await store.unknown_grants(limit=2)
     assert (unknown.grants, unknown.requests, unknown.cost_micro_usd) == (5, 5, 5)
     assert unknown.grant_ids == ["grt_0", "grt_1"]
-
-
-async def test_a_ledger_from_before_the_flag_gets_the_column_and_keeps_its_rows(database: Any) -> None:
-    db = Database(database.url, database.schema)
-    await prepare(db)
-    store = SqlStore(db)
-    await store.record(entry("grt_old", "req_old"))
-    table = f'"{database.schema}".usage_ledger' if database.schema else "usage_ledger"
-    async with db.engine.begin() as conn:  # as an older metering left it
-        await conn.execute(text(f"ALTER TABLE {table} DROP COLUMN unknown_grant"))
-    await prepare(db)
-    await prepare(db)  # idempotent
-    assert await store.record(entry("grt_old", "req_new"))
-    assert await _flags(store) == {"req_old": False, "req_new": True}
-    await db.dispose()

@@ -5,7 +5,8 @@ the totals update (`SET x = x + :v`, summed over the rows that were new) run in 
 adds to its grant's totals if and only if its ledger row is new — whichever replica, whichever delivery,
 however many restarts. A fetched batch is one transaction.
 
-The engine, PostgreSQL schema mapping, SQLite WAL and busy timeout are `tollgate_servicekit.sql.Database`'s.
+The engine, PostgreSQL schema mapping, SQLite WAL and busy timeout are `tollgate_servicekit.sql.Database`'s; the
+tables are made and changed by Alembic migrations only (`tollgate_metering.migrations`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tollgate_metering.adapters.migrate import add_missing_columns
+from tollgate_metering import migrations
 from tollgate_metering.adapters.tables import AccountRow, MeteringModel, PriceRow, UsageRow
 from tollgate_metering.domain.budget import Account, Limits
 from tollgate_metering.domain.errors import InvalidUsage
@@ -38,10 +39,10 @@ PRICES: Table = MeteringModel.metadata.tables[PriceRow.__tablename__]
 
 
 async def prepare(database: Database) -> None:
-    """Create metering's tables (and schema) if missing and add the columns newer than an existing database."""
-    await database.create_all(MeteringModel.metadata)
-    async with translate_errors(), database.engine.begin() as conn:
-        await add_missing_columns(conn, database.schema)
+    """Bring metering's schema (PostgreSQL) and tables to the newest migration (`tollgate_metering.migrations`): made
+    on an empty database, stamped and upgraded on one made by `create_all` before migrations. Safe from every replica
+    at once."""
+    await migrations.upgrade(database)
 
 
 @asynccontextmanager
