@@ -48,14 +48,26 @@ class S256Only(CodeChallenge):  # type: ignore[misc]
 
 
 class ResourceIndicator:
-    """RFC 8707: the only resource is the proxy (`settings.resource`); any other named one is refused."""
+    """RFC 8707: the only resource is the proxy (`settings.resource`); any other named one is refused.
+
+    Checked on the authorization request and on every token request, before the grant validates it: Authlib 1.9
+    runs `after_validate_token_request` hooks on the code grant only (refresh, client credentials and device do
+    not decorate `validate_token_request`), and checking first means a refused request uses up no code or
+    refresh token."""
 
     def __init__(self, resource: str) -> None:
         self.resource = resource
 
     def __call__(self, grant: Any) -> None:
         grant.register_hook("after_validate_authorization_request_payload", self.check)
-        grant.register_hook("after_validate_token_request", self.check)
+        validate = grant.validate_token_request
+
+        def checked_first() -> None:
+            self.check(grant)
+            validate()
+
+        # Per grant instance (Authlib builds one per request and applies its extensions to it).
+        grant.validate_token_request = checked_first
 
     def check(self, grant: Any, _result: Any = None) -> None:
         for value in grant.request.payload.datalist.get("resource", []):

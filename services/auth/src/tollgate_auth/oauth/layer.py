@@ -43,7 +43,7 @@ class OAuthLayer:
         server.register_grant(DPoPRefreshGrant, [ResourceIndicator(ctx.settings.resource)])
         server.register_grant(TokenExchangeGrant, [ResourceIndicator(ctx.settings.resource)])
         server.register_endpoint(Registration(ctx, self.metadata))
-        server.register_grant(DPoPDeviceGrant)
+        server.register_grant(DPoPDeviceGrant, [ResourceIndicator(ctx.settings.resource)])
         server.register_grant(DPoPClientCredentials, [ResourceIndicator(ctx.settings.resource)])
         server.register_endpoint(DeviceAuthorization(ctx))
         server.register_endpoint(Revocation(ctx))
