@@ -38,7 +38,7 @@ from tollgate_contracts.permissions import (
     inbox_prefix,
     service_user,
 )
-from tollgate_contracts.streams import ALL_STREAMS, TENANTS
+from tollgate_contracts.streams import ALL_STREAMS, BREAKERS, BUDGETS, TENANTS
 from tollgate_servicekit.nats import Bus
 
 DEPLOYED = Path(__file__).resolve().parents[2] / "deploy" / "nats" / "nats.conf"
@@ -125,6 +125,22 @@ def test_keyvault_alone_reads_a_tenants_last_state_by_direct_get_and_nothing_els
         f"$JS.API.CONSUMER.CREATE.{TENANTS.name}",
     ):
         assert not keyvault.may_publish(other), other
+
+
+def test_auth_alone_reads_a_grants_last_budget_by_direct_get_and_nothing_else_of_the_stream() -> None:
+    # Introspection's "last known remaining budget" (RFC 7662): metering's state, read, never published, by auth.
+    one_budget = f"$JS.API.DIRECT.GET.{BUDGETS.name}.{BudgetState.subject_prefix}.grt_1"
+    assert [user.name for user in SERVICE_USERS if user.may_publish(one_budget)] == ["auth"]
+    auth = service_user("auth")
+    assert not auth.may_publish(f"{BudgetState.subject_prefix}.grt_1")
+    for other in (
+        f"$JS.API.DIRECT.GET.{BUDGETS.name}",  # by sequence, in the body: any message
+        f"$JS.API.STREAM.MSG.GET.{BUDGETS.name}",
+        f"$JS.API.DIRECT.GET.{BREAKERS.name}.{BreakerState.subject_prefix}.grant-grt_1",
+        f"$JS.API.DIRECT.GET.{TENANTS.name}.{TenantState.subject_prefix}.tnt_1",
+        f"$JS.API.CONSUMER.CREATE.{BUDGETS.name}",
+    ):
+        assert not auth.may_publish(other), other
 
 
 def test_only_auth_creates_or_reconfigures_streams() -> None:

@@ -173,6 +173,32 @@ async def test_only_keyvault_reads_a_tenants_last_state_and_only_by_a_direct_get
             await other.refused('publish to "$js.api.direct.get.tg_tenants.tenant.state.v1.tnt_1"')
 
 
+async def test_only_auth_reads_a_grants_last_budget_and_only_by_a_direct_get(fresh_nats: NatsServer) -> None:
+    harness = await nats.connect(fresh_nats.url)
+    try:
+        js = harness.jetstream()
+        await ensure_streams(js)
+        await js.publish("budget.state.v1.grt_1", b'{"grant_id": "grt_1"}', stream="TG_BUDGETS")
+    finally:
+        await harness.close()
+    async with connected(fresh_nats.url_for("auth"), "auth") as auth:
+        js = auth.nc.jetstream(timeout=2)
+        last = await js.get_last_msg("TG_BUDGETS", "budget.state.v1.grt_1", direct=True)
+        assert json.loads(last.data or b"") == {"grant_id": "grt_1"}
+        # Not by sequence (the body could name any message), and no other stream's state.
+        with pytest.raises(nats.errors.TimeoutError):
+            await js.get_msg("TG_BUDGETS", seq=1)
+        await auth.refused('publish to "$js.api.stream.msg.get.tg_budgets"')
+        with pytest.raises(nats.errors.TimeoutError):
+            await js.get_last_msg("TG_BREAKERS", "breaker.state.v1.grant-grt_1", direct=True)
+        await auth.refused('publish to "$js.api.direct.get.tg_breakers.breaker.state.v1.grant-grt_1"')
+    for user in ("keyvault", "metering", "proxy"):
+        async with connected(fresh_nats.url_for(user), user) as other:
+            with pytest.raises(nats.errors.TimeoutError):
+                await other.nc.jetstream(timeout=0.5).get_last_msg("TG_BUDGETS", "budget.state.v1.grt_1", direct=True)
+            await other.refused('publish to "$js.api.direct.get.tg_budgets.budget.state.v1.grt_1"')
+
+
 async def test_only_the_proxy_identity_reaches_the_seal_responder(fresh_nats: NatsServer) -> None:
     heard: list[bytes] = []
     async with connected(fresh_nats.url_for("keyvault"), "keyvault") as keyvault:

@@ -12,7 +12,8 @@ What the set guarantees, subject by subject:
 - replies reach their asker only: each user subscribes to `_INBOX.<user>.>` (its own inbox prefix, see
   `inbox_prefix`), never to `_INBOX.>`; responders answer through `allow_responses` (one reply per request);
 - only `auth` creates or reconfigures streams; the others may look a stream up, and read what they follow
-  through consumers of their own (keyvault reads one tenant's last state by a direct get instead).
+  through consumers of their own (keyvault reads one tenant's last state by a direct get instead, and auth one
+  grant's last budget state, for introspection).
 
 The unrestricted test harness user (`HARNESS`) exists in test servers only, never embedded or deployed.
 """
@@ -30,7 +31,7 @@ from tollgate_contracts.jsapi import (
     managed_streams,
     ordered_consumers,
 )
-from tollgate_contracts.metering import UsageRecorded
+from tollgate_contracts.metering import BudgetState, UsageRecorded
 from tollgate_contracts.owners import owned_by
 from tollgate_contracts.rpc import LeaseRequest, SealRequest
 from tollgate_contracts.streams import (
@@ -152,6 +153,11 @@ AUTH = BusUser(
         Allow(
             why="ensure_streams: STREAM.INFO, then CREATE or UPDATE, for every stream. Only auth manages streams.",
             rows=managed_streams(ALL_STREAMS),
+        ),
+        Allow(
+            why="Introspection (RFC 7662) answers a grant's last known remaining budget: one direct get of that "
+            "grant's last budget state (metering's), nothing else of the stream.",
+            rows=last_state_by_subject(BUDGETS, BudgetState),
         ),
     ),
     subscribe=(_own_inbox("auth"),),
