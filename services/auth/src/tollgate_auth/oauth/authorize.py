@@ -4,7 +4,9 @@ GET `/oauth/authorize`: Authlib validates the request (client, exact redirect UR
 `authorization_details` is parsed by the domain; no session → the sign-in page, which comes back here; else
 the request is stored as pending and the consent page is shown. POST `/oauth/authorize` (the consent form,
 CSRF-checked): deny → `error=access_denied`; approve → the owner's choice narrows the ask, the grant is created
-(answered only once its state is acknowledged by the bus) and the client gets `code`, `state` and `iss`.
+(answered only once its state is acknowledged by the bus; `approval.approve`, which reopens the request when it
+cannot be: a 503 page) and the client gets `code`, `state` and `iss`. A read-only owner sees the page without
+Approve, and an approval they post anyway is refused (403) with nothing recorded.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from tollgate_auth.domain.consent import (
     needs_provider_and_models,
     with_template,
 )
-from tollgate_auth.domain.errors import InvalidRequest
+from tollgate_auth.domain.errors import InvalidRequest, Unavailable
+from tollgate_auth.oauth.approval import READ_ONLY, UNAVAILABLE, approve
 from tollgate_auth.oauth.details import asked_details, granted_details
 from tollgate_auth.oauth.documents import verified_domain
 from tollgate_auth.oauth.errors import ExpiredRequestError
@@ -179,19 +182,30 @@ async def _answer(
     asked = asked_details(stored.params)
     try:
         decision, choice = parse_consent_form(form)
+        if decision is Decision.APPROVE and not owner.may_consent:
+            # Refused before anything is recorded: the request stays pending for an owner who may approve.
+            return error_page(request, READ_ONLY, 403)
         granted = narrow(asked, choice, template=DEFAULT_TEMPLATE) if decision is Decision.APPROVE else None
         grant_request = None if granted is None else grant_request_from(granted, app_name=grant.client.name)
     except InvalidRequest as exc:
         view = _view(stored, grant.client.name, asked)
         return consent_page(request, view, redirect_uri=grant.redirect_uri, message=exc.message, status_code=422)
-    now = layer.ctx.clock.now()
-    status = DENIED if grant_request is None else APPROVED
-    if not await layer.ctx.store().decide_request(stored.id, status, None, now):
-        return error_page(request, "This authorization request was already answered.", 409)
+    store, now = layer.ctx.store(), layer.ctx.clock.now()
     user = None
-    if grant_request is not None:
-        created = await layer.ctx.service().create_grant(grant_request, owner.tenant_id)
-        await layer.ctx.store().set_request_grant(stored.id, created.id)
+    if grant_request is None:
+        if not await store.decide_request(stored.id, DENIED, None, now):
+            return error_page(request, "This authorization request was already answered.", 409)
+    else:
+        try:
+            created = await approve(
+                store, layer.ctx.service(), stored, grant_request, tenant_id=owner.tenant_id, now=now
+            )
+        except Unavailable:
+            # The request is pending again: the same form, to try again once the bus is back.
+            view = _view(stored, grant.client.name, asked)
+            return consent_page(request, view, redirect_uri=grant.redirect_uri, message=UNAVAILABLE, status_code=503)
+        if created is None:
+            return error_page(request, "This authorization request was already answered.", 409)
         user = GrantUser(
             created.id, created.tenant_id, [granted_details(created, layer.ctx.clock.now())], created.expires_at
         )

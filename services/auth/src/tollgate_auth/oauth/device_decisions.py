@@ -1,10 +1,10 @@
 """The owner's decision on a device request (RFC 8628) made outside the browser: the admin API and the CLI.
 
 Approval follows the consent page's rules exactly: the owner's choice may only narrow what the device asked
-(`narrow`, with the tenant's template where it asked nothing), the decision is taken once by the database
-(`decide_request`, conditional on the request still pending), then the grant is created through the service
-(so its state is on the bus, acknowledged, before we answer) and recorded on the request, where the polling
-device finds it. A request past its expiry is recorded as expired and refused (`expired_token`).
+(`narrow`, with the tenant's template where it asked nothing), and it is recorded by the one function every approval
+goes through (`approval.approve`: decided once by the database, the grant created and acknowledged on the bus
+before we answer and recorded where the polling device finds it, the request reopened if it cannot be). A
+request past its expiry is recorded as expired and refused (`expired_token`).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from tollgate_auth.domain import Grant
 from tollgate_auth.domain.consent import DEFAULT_TEMPLATE, AccessDetails, OwnerChoice, grant_request_from, narrow
 from tollgate_auth.domain.errors import InvalidRequest, NotFound, RequestDecided, RequestExpired
 from tollgate_auth.domain.grant_requests import normalize_user_code
+from tollgate_auth.oauth.approval import approve
 from tollgate_auth.oauth.details import asked_details
 from tollgate_auth.service import AuthService
 
@@ -68,16 +69,10 @@ async def approve_device_request(
     await _ensure_pending(store, request, now)
     granted = narrow(asked_of(request), choice, template=DEFAULT_TEMPLATE)
     grant_request = grant_request_from(granted, app_name=client_name(request))
-    if not await store.decide_request(request.id, APPROVED, None, now):
+    # A grant that cannot be created (bus down) leaves the request pending: `approval.approve`.
+    grant = await approve(store, service, request, grant_request, tenant_id=request.tenant_id, now=now)
+    if grant is None:
         raise RequestDecided(f"request {request.id} was decided meanwhile")
-    try:
-        grant = await service.create_grant(grant_request, request.tenant_id)
-    except Exception:
-        # The grant does not exist: the request goes back to waiting rather than stay "approved" with nothing
-        # behind it (a device would poll authorization_pending until it gave up).
-        await SqlPendingDeviceRequests(store.database).reopen(request.id)
-        raise
-    await store.set_request_grant(request.id, grant.id)
     return grant
 
 

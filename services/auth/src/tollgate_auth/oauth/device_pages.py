@@ -16,8 +16,9 @@ from tollgate_auth.domain.consent import (
     needs_provider_and_models,
     with_template,
 )
-from tollgate_auth.domain.errors import InvalidRequest
+from tollgate_auth.domain.errors import InvalidRequest, Unavailable
 from tollgate_auth.domain.grant_requests import normalize_user_code
+from tollgate_auth.oauth.approval import READ_ONLY, UNAVAILABLE, approve
 from tollgate_auth.oauth.details import asked_details
 from tollgate_auth.oauth.forms import CONSENT_FORM
 from tollgate_auth.oauth.layer import OAuthLayer
@@ -29,6 +30,7 @@ from tollgate_auth.web.session import check_csrf, current_owner, signin_redirect
 router = APIRouter(tags=["oauth"])
 
 UNKNOWN = "That code is unknown or no longer valid; check the code your device shows."
+DECIDED = "This request was already answered."
 
 
 def _view(stored: StoredRequest) -> ConsentView:
@@ -83,16 +85,24 @@ async def verification_answer(request: Request) -> Response:
     asked = asked_details(stored.params)
     try:
         decision, choice = parse_consent_form(form)
+        if decision is Decision.APPROVE and not owner.may_consent:
+            # Refused before anything is recorded: the request stays pending for an owner who may approve.
+            return device_page(request, user_code=None, view=None, message=READ_ONLY, status_code=403)
         granted = narrow(asked, choice, template=DEFAULT_TEMPLATE) if decision is Decision.APPROVE else None
         client_name = stored.params.get("client_name")
         grant_request = None if granted is None else grant_request_from(granted, app_name=client_name)
     except InvalidRequest as exc:
         return device_page(request, user_code=None, view=_view(stored), message=exc.message, status_code=422)
     store, now = layer.ctx.store(), layer.ctx.clock.now()
-    if not await store.decide_request(stored.id, "denied" if grant_request is None else "approved", None, now):
-        return device_page(request, user_code=None, view=None, message="This request was already answered.")
     if grant_request is None:
+        if not await store.decide_request(stored.id, "denied", None, now):
+            return device_page(request, user_code=None, view=None, message=DECIDED)
         return device_page(request, user_code=None, view=None, message="Denied. The device gets no access.")
-    created = await layer.ctx.service().create_grant(grant_request, owner.tenant_id)
-    await store.set_request_grant(stored.id, created.id)
+    try:
+        created = await approve(store, layer.ctx.service(), stored, grant_request, tenant_id=owner.tenant_id, now=now)
+    except Unavailable:
+        # The request is pending again: the same form, to try again once the bus is back.
+        return device_page(request, user_code=None, view=_view(stored), message=UNAVAILABLE, status_code=503)
+    if created is None:
+        return device_page(request, user_code=None, view=None, message=DECIDED)
     return device_page(request, user_code=None, view=None, message="Approved. You can return to your device.")
