@@ -17,6 +17,7 @@ import math
 
 from pydantic import SecretStr
 
+from tollgate_auth.adapters.budgets import BusBudgets
 from tollgate_auth.adapters.db import SqlStore
 from tollgate_auth.adapters.oauth_store import SqlOAuthStore
 from tollgate_auth.adapters.passwords import Argon2Hasher
@@ -29,6 +30,7 @@ from tollgate_auth.ports import Clock, Ids
 from tollgate_auth.service import AuthService
 from tollgate_auth.settings import Settings
 from tollgate_servicekit.clock import RandomIds, SystemClock
+from tollgate_servicekit.errors import BusUnavailable
 from tollgate_servicekit.keyring import Keyring
 from tollgate_servicekit.nats import Bus
 from tollgate_servicekit.sql import Database
@@ -120,6 +122,13 @@ class Runtime:
         self.service  # noqa: B018 - raises NotReady until auth is up
         assert self._oauth_store is not None
         return self._oauth_store
+
+    @property
+    def budgets(self) -> BusBudgets:
+        """Grants' last budget states on the bus (introspection); `BusUnavailable` before `open()`."""
+        if self._parts is None:
+            raise BusUnavailable("auth has not opened its bus")
+        return BusBudgets(self._parts[1])
 
     async def wait_ready(self) -> None:
         await self._ready.wait()

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from pydantic import SecretStr
 
+from tollgate_auth.adapters.budgets import BusBudgets
 from tollgate_auth.adapters.oauth_devices import SqlDeviceStore
 from tollgate_auth.adapters.oauth_store import SqlOAuthStore
 from tollgate_auth.oauth.bridge import Bridge
@@ -31,6 +32,8 @@ class OAuthContext:
     """Device requests (RFC 8628), once auth is up."""
     documents: MetadataDocuments
     """Clients named by a client metadata document URL."""
+    budgets: Callable[[], BusBudgets]
+    """Grants' last budget states from metering (introspection); `BusUnavailable` when the bus is away."""
 
     @property
     def issuer(self) -> str:

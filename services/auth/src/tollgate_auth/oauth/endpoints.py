@@ -4,12 +4,14 @@ Either kind of token may be named: an access token (our `at+jwt`, verified again
 token (opaque, looked up by its hash). A client may revoke and introspect only the tokens issued to it.
 Revoking a refresh token revokes its family and the family's live access tokens; revoking an access token
 publishes its `TokenRevoked`, which every proxy acts on. Introspection answers `active`, the claims, `grant_id`
-and the grant's current `authorization_details`; an expired, revoked, unknown or foreign token, or one whose
-grant is no longer active, is `{"active": false}`.
+and the grant's current `authorization_details`, with the last known remaining budget when metering has published
+one (`budget_remaining_usd`, `budget_exhausted`, `requests_remaining`; left out, never an error, while the bus is
+away); an expired, revoked, unknown or foreign token, or one whose grant is no longer active, is `{"active": false}`.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -19,10 +21,15 @@ from authlib.oauth2.rfc6749 import TokenMixin
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 
+from tollgate_auth.domain.access import usd_text
 from tollgate_auth.oauth.context import OAuthContext
 from tollgate_auth.oauth.grants import grant_user, revoke_family
 from tollgate_auth.oauth.models import RefreshToken, digest
 from tollgate_auth.oauth.tokens import REFRESH_PREFIX
+from tollgate_contracts import BudgetState
+from tollgate_servicekit.errors import BusUnavailable
+
+log = logging.getLogger(__name__)
 
 AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
@@ -119,9 +126,25 @@ class Introspection(IntrospectionEndpoint):  # type: ignore[misc]
     def __init__(self, ctx: OAuthContext) -> None:
         super().__init__()
         self.ctx = ctx
+        self._bus_away = False
+        """Whether the last budget read found the bus away (logged once per outage, not per introspection)."""
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> Presented | None:
         return find_token(self.ctx, token_string)
+
+    def last_budget(self, grant_id: str) -> BudgetState | None:
+        """The grant's last budget state from metering; None when there is none or the bus cannot say."""
+        try:
+            state = self.ctx.bridge.wait(self.ctx.budgets().budget(grant_id))
+        except BusUnavailable as exc:
+            if not self._bus_away:
+                log.warning("introspection answers without budgets until the bus is back: %s", exc)
+            self._bus_away = True
+            return None
+        if self._bus_away:
+            log.info("introspection reads budgets from the bus again")
+        self._bus_away = False
+        return state
 
     def check_permission(self, token: Presented, client: Any, request: Any) -> bool:
         return token.check_client(client)
@@ -143,7 +166,20 @@ class Introspection(IntrospectionEndpoint):  # type: ignore[misc]
         for name in ("iss", "aud", "sub", "jti", "nbf", "tid", "scope", "cnf", "act"):
             if name in token.claims:
                 payload[name] = token.claims[name]
+        state = self.last_budget(token.grant_id)
+        if state is not None:
+            payload.update(budget_claims(state))
         return payload
+
+
+def budget_claims(state: BudgetState) -> dict[str, Any]:
+    """The last known remaining budget (what metering counted, not yet what in-flight requests will spend)."""
+    claims: dict[str, Any] = {"budget_exhausted": state.exhausted}
+    if state.limit_micro_usd is not None:
+        claims["budget_remaining_usd"] = usd_text(max(state.limit_micro_usd - state.spent_micro_usd, 0))
+    if state.max_requests is not None:
+        claims["requests_remaining"] = max(state.max_requests - state.requests, 0)
+    return claims
 
 
 def token_type(token: Presented) -> str:

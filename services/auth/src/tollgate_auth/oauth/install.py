@@ -24,6 +24,7 @@ def install_oauth(app: FastAPI, runtime: Runtime) -> OAuthLayer:
         admin_key=lambda: runtime.admin_key,
         devices=lambda: SqlDeviceStore(runtime.oauth_store.database),
         documents=MetadataDocuments(runtime.clock, loopback=runtime.settings.client_metadata_loopback),
+        budgets=lambda: runtime.budgets,
     )
     layer = OAuthLayer(ctx)
     app.state.oauth = layer
