@@ -101,7 +101,7 @@ async def test_republishing_sends_every_state_again(service, publisher):
     first = await service.create_grant(REQUEST)
     second = await service.create_grant(REQUEST)
     await service.revoke_grant(second.id)
-    await service.create_api_key(first.id)
+    await service.api_keys.create(first.id)
     publisher.events.clear()
     assert await service.republish_all() == 5
     subjects = sorted(e.subject.split(".")[0] for e in publisher.events)
@@ -143,7 +143,7 @@ async def test_start_up_publishes_the_default_tenant_as_active_state(service, st
 
 
 async def test_a_new_tenant_is_answered_only_after_its_state_is_published_with_its_audit_event(service, publisher):
-    tenant = await service.create_tenant("acme")
+    tenant = await service.tenants.create("acme")
     [state] = publisher.on(f"tenant.state.v1.{tenant.id}")
     assert isinstance(state, TenantState) and (state.name, state.status) == ("acme", TenantStatus.ACTIVE)
     audit = [e for e in publisher.events if isinstance(e, AuditEvent) and e.target_id == tenant.id][-1]
@@ -155,7 +155,7 @@ async def test_a_tenant_whose_state_was_not_acknowledged_is_saved_reported_and_p
 ):
     publisher.failing = True
     with pytest.raises(BusUnavailable, match="saved"):
-        await service.create_tenant("acme")
+        await service.tenants.create("acme")
     [tenant] = [t for t in store.tenants.values() if t.name == "acme"]
     assert service.has_pending
     publisher.failing = False
@@ -167,5 +167,5 @@ async def test_a_tenant_whose_state_was_not_acknowledged_is_saved_reported_and_p
 async def test_no_tenant_is_created_while_the_bus_is_down(service, store, publisher):
     publisher.connected = False
     with pytest.raises(BusUnavailable, match="nothing was changed"):
-        await service.create_tenant("acme")
+        await service.tenants.create("acme")
     assert [t.name for t in store.tenants.values()] == ["default"]

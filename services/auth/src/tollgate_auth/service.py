@@ -12,38 +12,28 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tollgate_auth.accounts import Accounts
+from tollgate_auth.api_keys import ApiKeys
 from tollgate_auth.domain import (
-    ApiKey,
     Grant,
     GrantRequest,
     SigningKey,
-    Tenant,
     TokenPolicy,
     api_key_state,
-    api_key_text,
     current_signer,
     grant_state,
-    new_api_key,
     new_grant,
-    new_tenant,
     revoke,
-    revoke_api_key,
     signing_key_state,
     tenant_state,
     token_claims,
 )
-from tollgate_auth.domain.errors import (
-    ApiKeyNotFound,
-    GrantNotFound,
-    NotReady,
-    TenantExists,
-    TenantNotFound,
-)
+from tollgate_auth.domain.errors import GrantNotFound
 from tollgate_auth.domain.signing_keys import RotationPolicy
 from tollgate_auth.domain.users import SessionPolicy
 from tollgate_auth.key_rotation import SigningKeys
 from tollgate_auth.ports import Clock, Ids, PasswordHasher, Publisher, Signer, Store
 from tollgate_auth.publishing import Outbox, Ref
+from tollgate_auth.tenants import Tenants
 from tollgate_contracts import AuditEvent, StateEvent, TokenRevoked
 from tollgate_servicekit.redaction import clip
 
@@ -62,7 +52,8 @@ class IssuedToken:
 
 
 class AuthService:
-    """Tenants, grants, delegated tokens, API keys and signing keys."""
+    """Grants, delegated tokens and signing keys, and the resync of every state; tenants (`tenants`), owner accounts
+    (`accounts`) and API keys (`api_keys`) are their own use cases, sharing the store and the outbox."""
 
     def __init__(
         self,
@@ -84,8 +75,6 @@ class AuthService:
         self.clock = clock
         self.ids = ids
         self.policy = policy
-        self.default_tenant_name = default_tenant_name
-        self._default_tenant: Tenant | None = None
         self._outbox = Outbox(publisher)
         if rotation is None:
             # Rotate monthly; a retired key stays published for the longest token plus a minute of skew.
@@ -101,13 +90,31 @@ class AuthService:
             audit=self._audit,
             producer=PRODUCER,
         )
-        self.accounts = Accounts(store, clock, ids, self._tenant, self._outbox.publish_audit, hasher, sessions)
+        self.tenants = Tenants(
+            store=store,
+            outbox=self._outbox,
+            clock=clock,
+            ids=ids,
+            audit=self._audit,
+            default_name=default_tenant_name,
+            producer=PRODUCER,
+        )
+        self.accounts = Accounts(store, clock, ids, self.tenants.resolve, self._outbox.publish_audit, hasher, sessions)
+        self.api_keys = ApiKeys(
+            store=store,
+            outbox=self._outbox,
+            clock=clock,
+            ids=ids,
+            audit=self._audit,
+            grant=self.get_grant,
+            producer=PRODUCER,
+        )
 
     # -- start-up and resync ------------------------------------------------------------------------------------
 
     async def prepare(self) -> None:
         """Ensure the default tenant and a signing key exist (database only; their events wait for the bus)."""
-        self._default_tenant = await self._ensure_default_tenant()
+        await self.tenants.ensure_default()
         keys = await self.store.list_signing_keys()
         if current_signer(keys) is None:
             key = self.signer.generate(self.clock.now())
@@ -117,23 +124,6 @@ class AuthService:
             keys = await self.store.list_signing_keys()
         self.signing.keys = keys
         self._outbox.mark_pending([("signing_key", k.kid) for k in keys])
-
-    async def _ensure_default_tenant(self) -> Tenant:
-        existing = await self.store.tenant_by_name(self.default_tenant_name)
-        if existing is not None:
-            return existing
-        tenant = new_tenant(self.default_tenant_name, tenant_id=self.ids.new_id("tnt"), now=self.clock.now())
-        try:
-            await self.store.add_tenant(tenant)
-        except TenantExists:
-            # Another replica created it between our read and our insert.
-            raced = await self.store.tenant_by_name(tenant.name)
-            if raced is None:
-                raise
-            return raced
-        log.info("created default tenant %s (%s)", tenant.id, tenant.name)
-        self._outbox.queue_audit(self._audit("tenant.created", tenant.id, tenant.id, {"name": tenant.name}))
-        return tenant
 
     async def republish_all(self) -> int:
         """Publish the current state of every tenant, grant, API key and signing key; consumers keep the newest.
@@ -175,27 +165,10 @@ class AuthService:
         signing_key = next((k for k in await self.store.list_signing_keys() if k.kid == key), None)
         return None if signing_key is None else signing_key_state(signing_key, PRODUCER)
 
-    # -- tenants -------------------------------------------------------------------------------------------------
-
-    async def create_tenant(self, name: str) -> Tenant:
-        """Create a tenant; returns once its state is acknowledged by the bus (keyvault checks it before storing a
-        credential for the tenant)."""
-        tenant = new_tenant(name, tenant_id=self.ids.new_id("tnt"), now=self.clock.now())
-        self._outbox.require_bus()
-        ref: Ref = ("tenant", tenant.id)
-        async with self._outbox.lock(ref):
-            await self.store.add_tenant(tenant)
-            audit = self._audit("tenant.created", tenant.id, tenant.id, {"name": tenant.name})
-            await self._outbox.announce(ref, tenant_state(tenant, PRODUCER), audit)
-        return tenant
-
-    async def list_tenants(self) -> list[Tenant]:
-        return await self.store.list_tenants()
-
     # -- grants --------------------------------------------------------------------------------------------------
 
     async def create_grant(self, request: GrantRequest, tenant_id: str | None = None) -> Grant:
-        tenant = await self._tenant(tenant_id)
+        tenant = await self.tenants.resolve(tenant_id)
         grant = new_grant(request, grant_id=self.ids.new_id("grt"), tenant_id=tenant.id, now=self.clock.now())
         self._outbox.require_bus()
         ref: Ref = ("grant", grant.id)
@@ -278,52 +251,7 @@ class AuthService:
     def jwks(self) -> dict[str, list[dict[str, str]]]:
         return self.signing.jwks()
 
-    # -- API keys ------------------------------------------------------------------------------------------------
-
-    async def create_api_key(self, grant_id: str) -> tuple[ApiKey, str]:
-        """A new API key bound to an active grant; the plain key is returned here and never again."""
-        grant = await self.get_grant(grant_id)
-        plain = api_key_text(self.ids.new_secret())
-        api_key = new_api_key(grant, plain, key_id=self.ids.new_id("key"), now=self.clock.now())
-        self._outbox.require_bus()
-        ref: Ref = ("apikey", api_key.id)
-        async with self._outbox.lock(ref):
-            await self.store.add_api_key(api_key)
-            details = {"grant_id": grant.id, "key_prefix": api_key.key_prefix}
-            audit = self._audit("api_key.created", api_key.id, api_key.tenant_id, details)
-            await self._outbox.announce(ref, api_key_state(api_key, PRODUCER), audit)
-        return api_key, plain
-
-    async def get_api_key(self, key_id: str) -> ApiKey:
-        api_key = await self.store.get_api_key(key_id)
-        if api_key is None:
-            raise ApiKeyNotFound(f"no API key {clip(key_id)!r}")
-        return api_key
-
-    async def list_api_keys(self, grant_id: str) -> list[ApiKey]:
-        await self.get_grant(grant_id)
-        return await self.store.list_api_keys(grant_id)
-
-    async def revoke_api_key(self, key_id: str) -> ApiKey:
-        self._outbox.require_bus()
-        ref: Ref = ("apikey", key_id)
-        async with self._outbox.lock(ref):
-            api_key, changed = await self.store.update_api_key(key_id, lambda k: revoke_api_key(k, self.clock.now()))
-            audit = self._audit("api_key.revoked", api_key.id, api_key.tenant_id, {"grant_id": api_key.grant_id})
-            await self._outbox.announce(ref, api_key_state(api_key, PRODUCER), audit if changed else None)
-        return api_key
-
     # -- helpers -------------------------------------------------------------------------------------------------
-
-    async def _tenant(self, tenant_id: str | None) -> Tenant:
-        if tenant_id is None:
-            if self._default_tenant is None:
-                raise NotReady("the default tenant is not loaded yet")
-            return self._default_tenant
-        tenant = await self.store.get_tenant(tenant_id)
-        if tenant is None:
-            raise TenantNotFound(f"no tenant {clip(tenant_id)!r}")
-        return tenant
 
     def _audit(self, action: str, target_id: str, tenant_id: str | None, details: dict[str, Any]) -> AuditEvent:
         return AuditEvent(

@@ -50,17 +50,17 @@ async def mint_token(grant_id: str, service: ServiceDep, body: Annotated[TokenIn
 @router.post("/v1/grants/{grant_id}/api-keys", status_code=201)
 async def create_api_key(grant_id: str, service: ServiceDep) -> ApiKeyCreated:
     """Create a `tg_…` API key bound to the grant; the key is shown in this answer only (stored as a hash)."""
-    api_key, plain = await service.create_api_key(grant_id)
+    api_key, plain = await service.api_keys.create(grant_id)
     return ApiKeyCreated(**ApiKeyOut.of(api_key).model_dump(), api_key=plain)
 
 
 @router.get("/v1/grants/{grant_id}/api-keys")
 async def list_api_keys(grant_id: str, service: ServiceDep) -> DataList[ApiKeyOut]:
     """The grant's API keys, by prefix and status (never the key)."""
-    return DataList(data=[ApiKeyOut.of(k) for k in await service.list_api_keys(grant_id)])
+    return DataList(data=[ApiKeyOut.of(k) for k in await service.api_keys.of_grant(grant_id)])
 
 
 @router.post("/v1/api-keys/{key_id}/revoke")
 async def revoke_api_key(key_id: str, service: ServiceDep) -> ApiKeyOut:
     """Revoke an API key; every proxy refuses it once the revocation is on the bus (before this answers)."""
-    return ApiKeyOut.of(await service.revoke_api_key(key_id))
+    return ApiKeyOut.of(await service.api_keys.revoke(key_id))

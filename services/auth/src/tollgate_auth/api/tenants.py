@@ -13,10 +13,10 @@ router = APIRouter(prefix="/v1/tenants", tags=["tenants"], dependencies=[Depends
 @router.post("", status_code=201)
 async def create_tenant(body: TenantIn, service: ServiceDep) -> TenantOut:
     """Create a tenant; its state is on the bus before this answers."""
-    return TenantOut.of(await service.create_tenant(body.name))
+    return TenantOut.of(await service.tenants.create(body.name))
 
 
 @router.get("")
 async def list_tenants(service: ServiceDep) -> DataList[TenantOut]:
     """Every tenant."""
-    return DataList(data=[TenantOut.of(t) for t in await service.list_tenants()])
+    return DataList(data=[TenantOut.of(t) for t in await service.tenants.all()])
