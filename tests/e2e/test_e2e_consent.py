@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import openai
@@ -20,7 +21,7 @@ from tollgate_devstack.stack import Stack
 from tollgate_devstack.testing import Cli, Sdk
 from tollgate_servicekit.testing import eventually
 
-from .oauth_flow import WELL_KNOWN_AS, Loopback, Owner, consent_in_browser, create_owner, details
+from .oauth_flow import WELL_KNOWN_AS, Loopback, Owner, consent_in_browser, create_owner, details, query_of
 
 pytestmark = pytest.mark.e2e
 
@@ -142,3 +143,56 @@ async def test_an_app_asks_the_owner_narrows_and_the_proxy_enforces_the_narrowed
 
     killed = await eventually(refused_after_reuse, timeout=30, interval=0.2, what="the proxy to refuse the token")
     assert killed.status_code in (401, 403), killed
+
+
+async def test_with_a_pushed_request_the_terms_never_travel_in_the_browsers_url(
+    e2e_stack: Stack, browser: Any, owner: Owner, handed_out: dict[str, str]
+) -> None:
+    with Loopback.start() as loopback:
+        async with AsyncOAuth2Client(
+            client_id=None, redirect_uri=loopback.redirect_uri, code_challenge_method="S256"
+        ) as app:
+            meta = (await app.request("GET", e2e_stack.auth_url + WELL_KNOWN_AS, withhold_token=True)).json()
+            registration = {"client_name": "Pushy App", "redirect_uris": [loopback.redirect_uri]}
+            registered = await app.request(
+                "POST",
+                meta["registration_endpoint"],
+                json=registration | {"token_endpoint_auth_method": "none"},
+                withhold_token=True,
+            )
+            assert registered.status_code == 201, registered.text
+            app.client_id = registered.json()["client_id"]
+            verifier = generate_token(48)
+            # RFC 9126: the whole request (terms, PKCE, state) goes to auth directly; the browser carries a handle.
+            full, app.state = app.create_authorization_url(
+                meta["authorization_endpoint"],
+                code_verifier=verifier,
+                authorization_details=json.dumps(details(reason="pushed, not in the URL")),
+                resource=e2e_stack.proxy_url,
+            )
+            pushed = await app.request(
+                "POST", meta["pushed_authorization_request_endpoint"], data=query_of(full), withhold_token=True
+            )
+            assert pushed.status_code == 201, pushed.text
+            url = f"{meta['authorization_endpoint']}?" + urlencode(
+                {"client_id": app.client_id, "request_uri": pushed.json()["request_uri"]}
+            )
+
+            context = await browser.new_context()
+            page = await context.new_page()
+            visited: list[str] = []
+            page.on("request", lambda request: visited.append(request.url))
+            await consent_in_browser(page, url, owner, budget_usd="0.40", shown=("pushed, not in the URL", "Pushy App"))
+            answer = await loopback.answer()
+            await context.close()
+            assert (answer["iss"], answer["state"]) == (meta["issuer"], app.state)
+            handed_out["pushed authorization code"] = answer["code"]
+            assert any("request_uri=" in u for u in visited), visited
+            assert not [u for u in visited if "authorization_details" in u or "budget" in u or "code_challenge" in u]
+
+            token = await app.fetch_token(
+                meta["token_endpoint"], code=answer["code"], code_verifier=verifier, resource=e2e_stack.proxy_url
+            )
+            handed_out["pushed access token"] = token["access_token"]
+            handed_out["pushed refresh token"] = token["refresh_token"]
+            assert token["authorization_details"][0]["budget"]["amount"] == "0.40"
