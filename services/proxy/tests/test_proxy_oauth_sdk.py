@@ -82,7 +82,9 @@ async def test_a_request_without_credential_gets_the_bare_challenge_in_both_dial
 
 async def test_a_dpop_bound_token_works_over_http_and_a_replay_does_not(resource: Any) -> None:
     key = jwk.generate_key("OKP", "Ed25519")
-    claims = resource.signer.claims(resource.OPENAI_GRANT, resource.TENANT, cnf={"jkt": key.thumbprint()})
+    claims = resource.signer.claims(
+        resource.OPENAI_GRANT, resource.TENANT, cnf={"jkt": key.thumbprint()}, client_id="app-1"
+    )
     token = resource.signer.sign(claims, headers={"typ": "at+jwt"})
     url = f"{resource.url}/v1/chat/completions"
     body = {"model": "gpt-4o-mini", "messages": MESSAGES}

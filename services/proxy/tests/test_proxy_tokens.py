@@ -53,6 +53,26 @@ def test_a_good_token_yields_grant_tenant_jti_and_expiry(signer: Any) -> None:
     assert key.kid == signer.kid
 
 
+@pytest.mark.parametrize("typ", ["at+jwt", "application/at+jwt", "AT+JWT"])
+def test_an_at_jwt_token_without_client_id_is_refused(signer: Any, typ: str) -> None:
+    # RFC 9068 §2.2: client_id is required of an access token in this profile.
+    token = signer.sign(signer.claims("grt_1", "tnt_1"), headers={"typ": typ})
+    assert "client_id" in rejected(token, keys_of(signer)).message
+    for empty in ("", 7):
+        token = signer.sign(signer.claims("grt_1", "tnt_1", client_id=empty), headers={"typ": typ})
+        assert "client_id" in rejected(token, keys_of(signer)).message
+    named = signer.sign(signer.claims("grt_1", "tnt_1", client_id="app-1"), headers={"typ": typ})
+    result, _ = verify_token(named, keys_of(signer), now=time.time(), issuer=ISS, audience=AUD)
+    assert result.client_id == "app-1"
+
+
+def test_a_plain_jwt_from_the_admin_path_needs_no_client_id(signer: Any) -> None:
+    for headers in ({"typ": "JWT"}, None):
+        token = signer.sign(signer.claims("grt_1", "tnt_1"), headers=headers)
+        result, _ = verify_token(token, keys_of(signer), now=time.time(), issuer=ISS, audience=AUD)
+        assert result.client_id is None
+
+
 def test_alg_none_is_refused(signer: Any) -> None:
     token = forge({"alg": "none", "kid": signer.kid, "typ": "JWT"}, signer.claims("grt_1", "tnt_1"))
     assert "algorithm" in rejected(token, keys_of(signer)).message

@@ -7,8 +7,10 @@ that of a plain JWT (admin-minted tokens, and tokens from before RFC 9068), so
 no other kind of JWT auth signs can be passed off as an access token. Claims
 are checked here against an explicit `now` (epoch seconds) rather than inside
 PyJWT, so the rules are visible and tested: `aud` must be (or contain) this
-proxy's canonical URL, `client_id` is carried when present, and `cnf.jkt`
-(RFC 9449) marks a token bound to a DPoP key.
+proxy's canonical URL, `client_id` is carried when present — and required of
+an `at+jwt` token (RFC 9068 §2.2; auth puts it in every OAuth token, while an
+admin-minted token is a plain JWT without one) — and `cnf.jkt` (RFC 9449)
+marks a token bound to a DPoP key.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ MAX_KID_LENGTH = 128
 """Longer `kid`s are never waited for (auth's are short)."""
 ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt", "jwt"})
 """Accepted `typ` headers, compared lower-case (media types are case-insensitive); no `typ` is accepted too."""
+OAUTH_ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt"})
+"""The RFC 9068 `typ`s: such a token must name its client (`client_id`)."""
 
 _SIGNATURE_ONLY: Options = {
     "verify_signature": True,
@@ -188,4 +192,7 @@ def verify_token(
         claims = jwt.decode(token, key.public_key, algorithms=[ALGORITHM], options=_SIGNATURE_ONLY)
     except jwt.PyJWTError as exc:
         raise _invalid("token signature does not verify") from exc
-    return check_claims(claims, now=now, issuer=issuer, audience=audience), key
+    checked = check_claims(claims, now=now, issuer=issuer, audience=audience)
+    if checked.client_id is None and typ is not None and typ.lower() in OAUTH_ACCESS_TOKEN_TYPES:
+        raise _invalid("an at+jwt access token must carry client_id")
+    return checked, key
