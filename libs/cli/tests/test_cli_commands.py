@@ -53,7 +53,13 @@ def test_a_grant_is_created_with_every_limit_and_shown_listed_and_revoked(cli_st
     assert grant["tenant_id"] == cli_stack.tenant_id
     assert grant["expires_at"] is not None
 
+    assert (grant["budget_period"], grant["parent_grant_id"]) == ("total", None)
+
     assert ok_json(cli_stack, "grant", "show", grant["id"])["id"] == grant["id"]
+    shown = invoke(cli_stack, "grant", "show", grant["id"])
+    assert shown.exit_code == 0, shown.output
+    rows = {line.strip("│ ").split()[0]: line for line in shown.stdout.splitlines() if line.startswith("│")}
+    assert "total" in rows["budget_period"] and "-" in rows["parent_grant_id"]
     assert grant["id"] in {g["id"] for g in ok_json(cli_stack, "grant", "list")["data"]}
 
     revoked = ok_json(cli_stack, "grant", "revoke", grant["id"])

@@ -10,7 +10,8 @@ import pytest
 from pydantic import SecretStr
 
 from tollgate_auth.app import create_app
-from tollgate_contracts import GrantState, TenantState, TenantStatus
+from tollgate_auth.domain import GrantRequest
+from tollgate_contracts import BudgetPeriod, GrantState, TenantState, TenantStatus
 
 from .conftest import last_state, running, stream_messages
 
@@ -32,6 +33,7 @@ async def test_a_new_grant_is_published_as_full_state_with_an_audit_event(make_s
         "5.000000",
     )
     assert grant["capabilities"] == ["chat"]
+    assert (grant["budget_period"], grant["parent_grant_id"]) == ("total", None)
     state = GrantState.model_validate(await last_state(js, "TG_GRANTS", f"grant.state.v1.{grant['id']}"))
     assert (state.producer, state.state_version, state.status, state.rpm) == ("auth", 1, "active", 60)
     assert state.budget_micro_usd == 5_000_000
@@ -60,6 +62,28 @@ async def test_revoke_answers_after_the_revoked_state_is_the_last_message_on_its
         assert fetched.json()["status"] == "revoked"
     actions = [m["action"] for m in await stream_messages(js, "TG_AUDIT") if m["target_id"] == grant_id]
     assert actions == ["grant.created", "grant.revoked"]
+
+
+async def test_a_grant_shows_its_budget_period_and_the_parent_of_a_sub_grant(make_settings, admin_key):
+    app = create_app(make_settings())
+    async with running(app, admin_key=admin_key) as client:
+        parent = (await client.post("/v1/grants", json=GRANT)).json()
+        service = app.state.runtime.service
+        # A sub-grant as the token exchange makes one: narrower, counted per day, naming its parent.
+        asked = GrantRequest(
+            provider="openai",
+            models=["gpt-4o-mini"],
+            budget_usd="1",
+            budget_period=BudgetPeriod.DAY,
+            parent_grant_id=parent["id"],
+        )
+        child = await service.create_grant(asked)
+        fetched = await client.get(f"/v1/grants/{child.id}")
+        listed = {g["id"]: g for g in (await client.get("/v1/grants")).json()["data"]}
+    assert fetched.status_code == 200, fetched.text
+    assert (fetched.json()["budget_period"], fetched.json()["parent_grant_id"]) == ("day", parent["id"])
+    assert (listed[parent["id"]]["budget_period"], listed[parent["id"]]["parent_grant_id"]) == ("total", None)
+    assert listed[child.id]["parent_grant_id"] == parent["id"]
 
 
 async def test_a_minted_token_verifies_against_the_served_jwks(client, js):

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, WithJsonSchema
 
 from tollgate_auth.domain import ApiKey, Grant, GrantRequest, Tenant, effective_status
-from tollgate_contracts import ApiKeyStatus, Capability, GrantStatus, micro_to_usd
+from tollgate_contracts import ApiKeyStatus, BudgetPeriod, Capability, GrantStatus, micro_to_usd
 
 T = TypeVar("T")
 
@@ -83,6 +83,16 @@ class GrantOut(BaseModel):
     expires_at: datetime | None
     revoked_at: datetime | None
     version: int
+    budget_period: BudgetPeriod = Field(
+        default=BudgetPeriod.TOTAL,
+        description="Over what span `budget_usd` is counted: `total` (the grant's whole life), `day` or `month` "
+        "(UTC calendar day or month, renewed at each).",
+    )
+    parent_grant_id: str | None = Field(
+        default=None,
+        description="For a sub-grant made by token exchange (RFC 8693), the grant it was narrowed from; its spend "
+        "counts against that parent too. Null for a grant of its own.",
+    )
 
     @classmethod
     def of(cls, grant: Grant, now: datetime) -> GrantOut:
@@ -104,6 +114,8 @@ class GrantOut(BaseModel):
             expires_at=grant.expires_at,
             revoked_at=grant.revoked_at,
             version=grant.version,
+            budget_period=grant.budget_period,
+            parent_grant_id=grant.parent_grant_id,
         )
 
 
