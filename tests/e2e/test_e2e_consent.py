@@ -123,6 +123,21 @@ async def test_an_app_asks_the_owner_narrows_and_the_proxy_enforces_the_narrowed
             refused = await eventually(refused_for_budget, timeout=30, interval=0.5, what="the 429 for the budget")
             assert (refused.status_code, refused.code) == (429, "budget_exhausted")
 
+            # Introspection (RFC 7662) tells the app the same: its grant, its details and the budget metering last
+            # reported, spent.
+            async def introspected() -> dict[str, Any] | None:
+                answer = await app.introspect_token(meta["introspection_endpoint"], token=refreshed["access_token"])
+                found: dict[str, Any] = answer.json()
+                return found if found.get("budget_exhausted") else None
+
+            seen = await eventually(introspected, timeout=30, interval=0.2, what="introspection to see the spend")
+            assert (seen["active"], seen["grant_id"], seen["budget_remaining_usd"]) == (True, grant_id, "0.00")
+            # The same terms; `expires_in` counts down from the grant's expiry.
+            [terms] = seen["authorization_details"]
+            assert {k: v for k, v in terms.items() if k != "expires_in"} == {
+                k: v for k, v in granted.items() if k != "expires_in"
+            }
+
             # A used refresh token presented again: the family dies (RFC 9700 §4.14.2), and with it the live
             # access token, on every proxy through the revocation stream.
             with pytest.raises(OAuthError) as reused:
@@ -131,6 +146,8 @@ async def test_an_app_asks_the_owner_narrows_and_the_proxy_enforces_the_narrowed
             with pytest.raises(OAuthError) as dead:
                 await app.refresh_token(meta["token_endpoint"], refresh_token=refreshed["refresh_token"])
             assert dead.value.error == "invalid_grant"
+            gone = await app.introspect_token(meta["introspection_endpoint"], token=refreshed["access_token"])
+            assert gone.json() == {"active": False}
 
     def refused_after_reuse() -> openai.APIStatusError | None:
         try:
