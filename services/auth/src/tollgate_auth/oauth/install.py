@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI
 
 from tollgate_auth.adapters.oauth_devices import SqlDeviceStore
@@ -12,8 +14,13 @@ from tollgate_auth.oauth.documents import MetadataDocuments
 from tollgate_auth.oauth.layer import OAuthLayer
 from tollgate_auth.runtime import Runtime
 
+AUTHLIB_LOG_LEVEL = logging.INFO
+"""Authlib logs only at DEBUG, and those lines quote issued access and refresh tokens and client metadata: they
+stay off whatever the root level is (no secret in any log line, DEBUG included)."""
+
 
 def install_oauth(app: FastAPI, runtime: Runtime) -> OAuthLayer:
+    logging.getLogger("authlib").setLevel(AUTHLIB_LOG_LEVEL)
     ctx = OAuthContext(
         settings=runtime.settings,
         bridge=Bridge(),
