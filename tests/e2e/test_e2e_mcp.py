@@ -76,7 +76,7 @@ async def test_the_mcp_sdk_finds_auth_from_the_proxys_401_and_its_retried_reques
             server_url=models_url,
             client_metadata=OAuthClientMetadata(
                 client_name="MCP e2e client",
-                redirect_uris=[loopback.redirect_uri],  # type: ignore[list-item]  # pydantic parses the str
+                redirect_uris=[loopback.redirect_uri],  # pydantic parses the str
                 grant_types=["authorization_code", "refresh_token"],
                 response_types=["code"],
                 token_endpoint_auth_method="none",
