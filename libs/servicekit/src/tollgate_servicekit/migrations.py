@@ -18,7 +18,11 @@ programmatic use); that `env.py` is two lines, `run_env(metadata)`.
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import logging
+import sys
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
@@ -37,7 +41,16 @@ from sqlalchemy.types import TypeEngine
 
 from tollgate_servicekit.sql import Database, translate_errors
 
-__all__ = ["VERSION_TABLE", "MigrationError", "alembic_config", "context_options", "generate", "run_env", "upgrade"]
+__all__ = [
+    "VERSION_TABLE",
+    "MigrationError",
+    "alembic_config",
+    "context_options",
+    "generate",
+    "main",
+    "run_env",
+    "upgrade",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +115,48 @@ async def generate(
         await conn.run_sync(_upgrade, config, metadata, baseline)
         written = await conn.run_sync(_revision, config, message, rev_id)
     return written
+
+
+def main(
+    script_location: str,
+    metadata: MetaData,
+    *,
+    baseline: str,
+    prog: str,
+    description: str | None = None,
+    argv: list[str] | None = None,
+) -> int:
+    """A service's `migrations/generate.py` command line: autogenerate `--rev-id` against a temporary SQLite database
+    (or `--url`/`--schema`), after `--replace` removed that revision's own script (so an unreleased revision can be
+    made again). Prints the files written."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--rev-id", required=True, help="the new revision's id, e.g. 0003")
+    parser.add_argument("--message", required=True, help="what it does, e.g. 'grant requests'")
+    parser.add_argument("--replace", action="store_true", help="first remove the existing script of --rev-id")
+    parser.add_argument("--url", help="a database to diff against (default: a temporary SQLite file)")
+    parser.add_argument("--schema", help="its PostgreSQL schema")
+    args = parser.parse_args(argv)
+    versions = Path(ScriptDirectory.from_config(alembic_config(script_location)).versions)
+    existing = sorted(versions.glob(f"{args.rev_id}_*.py"))
+    if existing and not args.replace:
+        parser.error(f"{existing[0].name} exists: pass --replace to make it again")
+    for path in existing:
+        path.unlink()
+
+    async def run(url: str) -> list[Path]:
+        database = Database(url, args.schema)
+        try:
+            return await generate(
+                database, script_location, metadata, baseline=baseline, message=args.message, rev_id=args.rev_id
+            )
+        finally:
+            await database.dispose()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        written = asyncio.run(run(args.url or f"sqlite+aiosqlite:///{Path(tmp) / 'generate.db'}"))
+    for path in written:
+        sys.stdout.write(f"{path}\n")
+    return 0
 
 
 def _upgrade(conn: Connection, config: Config, metadata: MetaData, baseline: str) -> None:
