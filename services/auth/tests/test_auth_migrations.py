@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 
-from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import JSON, BigInteger, Column, Connection, String, Text, insert, text
+from sqlalchemy import JSON, BigInteger, Column, String, Text, insert, text
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -18,13 +14,18 @@ from tollgate_auth.adapters.rows import api_key_values, grant_values
 from tollgate_auth.adapters.signing import Ed25519Signer
 from tollgate_auth.domain import GrantRequest, new_api_key, new_grant, new_tenant
 from tollgate_auth.testing import random_keyring
-from tollgate_servicekit.migrations import VERSION_TABLE, alembic_config, context_options
+from tollgate_servicekit.migrations import VERSION_TABLE
+from tollgate_servicekit.migrations_testing import MigrationsKit, tables_of
 from tollgate_servicekit.sql import Database
 from tollgate_servicekit.sqltypes import UtcDateTime
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 KEYRING = random_keyring()
-HEAD = ScriptDirectory.from_config(alembic_config(migrations.SCRIPT_LOCATION)).get_current_head()
+REGENERATE = (
+    "run `make auth-migration` (regenerates 0002) or "
+    "`make auth-migration AUTH_REV=0003 AUTH_MSG=...`, review the script, commit it"
+)
+KIT = MigrationsKit("auth", migrations.SCRIPT_LOCATION, migrations.metadata, migrations.upgrade, REGENERATE)
 
 
 # --- auth's tables exactly as commit f408565 declared them (before migrations), in a registry of their own -------
@@ -92,51 +93,11 @@ class LegacySigningKey(LegacyTable, table=True):
     version: int = Field(sa_type=BigInteger)
 
 
-# --- helpers ---------------------------------------------------------------------------------------------------
-
-
-async def differences(db: Database) -> list[object]:
-    """What Alembic's autogenerate would still write: the models against the database."""
-
-    def compare(conn: Connection) -> list[object]:
-        context = MigrationContext.configure(conn, opts=context_options(conn))
-        return list(compare_metadata(context, migrations.metadata()))
-
-    async with db.engine.connect() as conn:
-        return await conn.run_sync(compare)
-
-
-async def revision_of(db: Database) -> str | None:
-    async with db.engine.connect() as conn:
-        return await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())
-
-
-async def tables_of(db: Database) -> set[str]:
-    async with db.engine.connect() as conn:
-        if db.is_postgres:
-            query = text("SELECT table_name FROM information_schema.tables WHERE table_schema = :s")
-            return {r[0] for r in await conn.execute(query, {"s": db.schema})}
-        return {r[0] for r in await conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'table'"))}
-
-
 # --- tests -------------------------------------------------------------------------------------------------------
 
 
 async def test_upgrading_an_empty_database_makes_exactly_the_models_tables(database):
-    db = Database(database.url, database.schema)
-    try:
-        await migrations.upgrade(db)
-        diff = await differences(db)
-        assert not diff, (
-            "auth's tables changed without a migration: run `make auth-migration` (regenerates 0002) or "
-            f"`make auth-migration AUTH_REV=0003 AUTH_MSG=...`, review the script, commit it. Differences: {diff}"
-        )
-        assert await revision_of(db) == HEAD
-        assert await tables_of(db) == {*migrations.metadata().tables, VERSION_TABLE}
-        await migrations.upgrade(db)  # at head: nothing to do
-        assert await revision_of(db) == HEAD
-    finally:
-        await db.dispose()
+    await KIT.check_empty_database(database.url, database.schema)
 
 
 async def test_a_database_made_before_migrations_is_stamped_upgraded_and_keeps_its_rows(database):
@@ -180,8 +141,7 @@ async def test_a_database_made_before_migrations_is_stamped_upgraded_and_keeps_i
         assert [k.id for k in await store.list_api_keys("grt_1")] == ["key_1"]
         [kept] = await store.list_signing_keys()
         assert kept.private_pem == signing.private_pem
-        assert not await differences(store.database), "run `make auth-migration`"
-        assert await revision_of(store.database) == HEAD
+        await KIT.assert_at_head(store.database)
         async with store.database.engine.connect() as conn:
             # A NOT NULL column added by a migration gave the old rows a value.
             period = (await conn.execute(text("SELECT budget_period FROM grants"))).scalar_one()
@@ -192,22 +152,8 @@ async def test_a_database_made_before_migrations_is_stamped_upgraded_and_keeps_i
 
 async def test_a_database_made_by_create_all_of_todays_tables_is_stamped_at_head(database):
     """A development `.tollgate/` from just before migrations: every table already there, none made again."""
-    db = Database(database.url, database.schema)
-    try:
-        await db.create_all(migrations.metadata())
-        await migrations.upgrade(db)
-        assert await revision_of(db) == HEAD
-        assert not await differences(db), "run `make auth-migration`"
-    finally:
-        await db.dispose()
+    await KIT.check_create_all_is_stamped_at_head(database.url, database.schema)
 
 
 async def test_replicas_upgrading_at_once_migrate_once(database):
-    replicas = [Database(database.url, database.schema) for _ in range(3)]
-    try:
-        await asyncio.gather(*(migrations.upgrade(db) for db in replicas))
-        assert await revision_of(replicas[0]) == HEAD
-        assert not await differences(replicas[0]), "run `make auth-migration`"
-    finally:
-        for db in replicas:
-            await db.dispose()
+    await KIT.check_replicas_at_once(database.url, database.schema)

@@ -7,23 +7,21 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Column, Connection, DateTime, LargeBinary, insert, text
+from sqlalchemy import Column, DateTime, LargeBinary, insert
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from tollgate_keyvault import migrations
 from tollgate_keyvault.adapters.db import SqlCredentialStore
 from tollgate_keyvault.domain.credential import Status
-from tollgate_servicekit.migrations import VERSION_TABLE, alembic_config, context_options
+from tollgate_servicekit.migrations import VERSION_TABLE
+from tollgate_servicekit.migrations_testing import MigrationsKit, revision_of, tables_of
 from tollgate_servicekit.sql import Database
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
-HEAD = ScriptDirectory.from_config(alembic_config(migrations.SCRIPT_LOCATION)).get_current_head()
 REGENERATE = "run `make keyvault-migration KEYVAULT_REV=<next> KEYVAULT_MSG=...`, review the script, commit it"
 
+KIT = MigrationsKit("keyvault", migrations.SCRIPT_LOCATION, migrations.metadata, migrations.upgrade, REGENERATE)
 
 # --- keyvault's table exactly as commit 3c50da0 declared it (before migrations), in a registry of its own --------
 
@@ -54,30 +52,6 @@ class LegacyCredential(LegacyTable, table=True):
 # --- helpers ---------------------------------------------------------------------------------------------------
 
 
-async def differences(db: Database) -> list[object]:
-    """What Alembic's autogenerate would still write: the models against the database."""
-
-    def compare(conn: Connection) -> list[object]:
-        context = MigrationContext.configure(conn, opts=context_options(conn))
-        return list(compare_metadata(context, migrations.metadata()))
-
-    async with db.engine.connect() as conn:
-        return await conn.run_sync(compare)
-
-
-async def revision_of(db: Database) -> str | None:
-    async with db.engine.connect() as conn:
-        return await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())
-
-
-async def tables_of(db: Database) -> set[str]:
-    async with db.engine.connect() as conn:
-        if db.is_postgres:
-            query = text("SELECT table_name FROM information_schema.tables WHERE table_schema = :s")
-            return {r[0] for r in await conn.execute(query, {"s": db.schema})}
-        return {r[0] for r in await conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'table'"))}
-
-
 def legacy_rows() -> Iterator[dict[str, Any]]:
     for n, status in enumerate(("active", "deleted")):
         yield {
@@ -102,17 +76,7 @@ def legacy_rows() -> Iterator[dict[str, Any]]:
 
 
 async def test_upgrading_an_empty_database_makes_exactly_the_models_tables(database: Any) -> None:
-    db = Database(database.url, database.schema)
-    try:
-        await migrations.upgrade(db)
-        diff = await differences(db)
-        assert not diff, f"keyvault's tables changed without a migration: {REGENERATE}. Differences: {diff}"
-        assert await revision_of(db) == HEAD
-        assert await tables_of(db) == {*migrations.metadata().tables, VERSION_TABLE}
-        await migrations.upgrade(db)  # at head: nothing to do
-        assert await revision_of(db) == HEAD
-    finally:
-        await db.dispose()
+    await KIT.check_empty_database(database.url, database.schema)
 
 
 async def test_a_database_made_before_migrations_is_stamped_upgraded_and_keeps_its_rows(database: Any) -> None:
@@ -125,8 +89,7 @@ async def test_a_database_made_before_migrations_is_stamped_upgraded_and_keeps_i
 
         store = SqlCredentialStore(db)
         await store.migrate()  # keyvault's start-up step
-        assert await revision_of(db) == HEAD
-        assert not await differences(db), REGENERATE
+        await KIT.assert_at_head(db)
         kept = await store.list("tnt_1")
         assert [(c.id, c.status, c.version, c.created_at) for c in kept] == [
             ("crd_0", Status.ACTIVE, 1, NOW),
@@ -138,25 +101,11 @@ async def test_a_database_made_before_migrations_is_stamped_upgraded_and_keeps_i
 
 
 async def test_a_database_made_by_create_all_of_todays_tables_is_stamped_at_head(database: Any) -> None:
-    db = Database(database.url, database.schema)
-    try:
-        await db.create_all(migrations.metadata())
-        await migrations.upgrade(db)
-        assert await revision_of(db) == HEAD
-        assert not await differences(db), REGENERATE
-    finally:
-        await db.dispose()
+    await KIT.check_create_all_is_stamped_at_head(database.url, database.schema)
 
 
 async def test_replicas_upgrading_at_once_migrate_once(database: Any) -> None:
-    replicas = [Database(database.url, database.schema) for _ in range(3)]
-    try:
-        await asyncio.gather(*(migrations.upgrade(db) for db in replicas))
-        assert await revision_of(replicas[0]) == HEAD
-        assert not await differences(replicas[0]), REGENERATE
-    finally:
-        for db in replicas:
-            await db.dispose()
+    await KIT.check_replicas_at_once(database.url, database.schema)
 
 
 async def test_replicas_upgrading_a_database_made_before_migrations_at_once(database: Any) -> None:
@@ -170,7 +119,7 @@ async def test_replicas_upgrading_a_database_made_before_migrations_at_once(data
     replicas = [Database(database.url, database.schema) for _ in range(3)]
     try:
         await asyncio.gather(*(migrations.upgrade(db) for db in replicas))
-        assert await revision_of(replicas[0]) == HEAD
+        assert await revision_of(replicas[0]) == KIT.head
         assert len(await SqlCredentialStore(replicas[0]).list()) == 2
     finally:
         for db in replicas:

@@ -6,10 +6,7 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
-from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import BigInteger, Connection, DateTime, insert, select, text
+from sqlalchemy import BigInteger, DateTime, insert, select
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -18,16 +15,17 @@ from tollgate_metering.adapters.db import LEDGER, SqlStore, prepare
 from tollgate_metering.domain.budget import Limits
 from tollgate_metering.domain.pricing import Price, PriceRule
 from tollgate_metering.domain.usage import LedgerEntry
-from tollgate_servicekit.migrations import VERSION_TABLE, alembic_config, context_options
+from tollgate_servicekit.migrations import VERSION_TABLE
+from tollgate_servicekit.migrations_testing import MigrationsKit, tables_of
 from tollgate_servicekit.sql import Database
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
-HEAD = ScriptDirectory.from_config(alembic_config(migrations.SCRIPT_LOCATION)).get_current_head()
 REGENERATE = (
     "run `make metering-migration` (regenerates 0002 while unreleased) or "
     "`make metering-migration METERING_REV=0003 METERING_MSG=...`, review the script, commit it"
 )
 
+KIT = MigrationsKit("metering", migrations.SCRIPT_LOCATION, migrations.metadata, migrations.upgrade, REGENERATE)
 
 # --- metering's tables exactly as commit 3c50da0 declared them (before migrations and before `unknown_grant`) ----
 
@@ -106,30 +104,6 @@ def entry(grant_id: str, request_id: str) -> LedgerEntry:
     )
 
 
-async def differences(db: Database) -> list[object]:
-    """What Alembic's autogenerate would still write: the models against the database."""
-
-    def compare(conn: Connection) -> list[object]:
-        context = MigrationContext.configure(conn, opts=context_options(conn))
-        return list(compare_metadata(context, migrations.metadata()))
-
-    async with db.engine.connect() as conn:
-        return await conn.run_sync(compare)
-
-
-async def revision_of(db: Database) -> str | None:
-    async with db.engine.connect() as conn:
-        return await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())
-
-
-async def tables_of(db: Database) -> set[str]:
-    async with db.engine.connect() as conn:
-        if db.is_postgres:
-            query = text("SELECT table_name FROM information_schema.tables WHERE table_schema = :s")
-            return {r[0] for r in await conn.execute(query, {"s": db.schema})}
-        return {r[0] for r in await conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'table'"))}
-
-
 async def make_legacy(url: str, schema: str | None) -> None:
     """A database as metering 3c50da0 left it: its `create_all`, a counted request, an account, a price."""
     db = Database(url, schema)
@@ -170,17 +144,7 @@ async def make_legacy(url: str, schema: str | None) -> None:
 
 
 async def test_upgrading_an_empty_database_makes_exactly_the_models_tables(database: Any) -> None:
-    db = Database(database.url, database.schema)
-    try:
-        await migrations.upgrade(db)
-        diff = await differences(db)
-        assert not diff, f"metering's tables changed without a migration: {REGENERATE}. Differences: {diff}"
-        assert await revision_of(db) == HEAD
-        assert await tables_of(db) == {*migrations.metadata().tables, VERSION_TABLE}
-        await migrations.upgrade(db)  # at head: nothing to do
-        assert await revision_of(db) == HEAD
-    finally:
-        await db.dispose()
+    await KIT.check_empty_database(database.url, database.schema)
 
 
 async def test_a_database_made_before_migrations_is_stamped_upgraded_and_keeps_its_rows(database: Any) -> None:
@@ -189,8 +153,7 @@ async def test_a_database_made_before_migrations_is_stamped_upgraded_and_keeps_i
     try:
         assert VERSION_TABLE not in await tables_of(db)
         await prepare(db)  # metering's start-up step
-        assert await revision_of(db) == HEAD
-        assert not await differences(db), REGENERATE
+        await KIT.assert_at_head(db)
         store = SqlStore(db)
         account = await store.account("grt_old")
         assert account is not None and account.grant_known
@@ -213,25 +176,11 @@ async def test_a_database_made_before_migrations_is_stamped_upgraded_and_keeps_i
 
 async def test_a_database_made_by_create_all_of_todays_tables_is_stamped_at_head(database: Any) -> None:
     """A development `.tollgate/` from just before migrations (it had the add-column step): nothing made again."""
-    db = Database(database.url, database.schema)
-    try:
-        await db.create_all(migrations.metadata())
-        await migrations.upgrade(db)
-        assert await revision_of(db) == HEAD
-        assert not await differences(db), REGENERATE
-    finally:
-        await db.dispose()
+    await KIT.check_create_all_is_stamped_at_head(database.url, database.schema)
 
 
 async def test_replicas_upgrading_at_once_migrate_once(database: Any) -> None:
-    replicas = [Database(database.url, database.schema) for _ in range(3)]
-    try:
-        await asyncio.gather(*(migrations.upgrade(db) for db in replicas))
-        assert await revision_of(replicas[0]) == HEAD
-        assert not await differences(replicas[0]), REGENERATE
-    finally:
-        for db in replicas:
-            await db.dispose()
+    await KIT.check_replicas_at_once(database.url, database.schema)
 
 
 async def test_replicas_upgrading_a_database_made_before_migrations_at_once(database: Any) -> None:
@@ -239,8 +188,7 @@ async def test_replicas_upgrading_a_database_made_before_migrations_at_once(data
     replicas = [Database(database.url, database.schema) for _ in range(3)]
     try:
         await asyncio.gather(*(prepare(db) for db in replicas))
-        assert await revision_of(replicas[0]) == HEAD
-        assert not await differences(replicas[0]), REGENERATE
+        await KIT.assert_at_head(replicas[0])
         account = await SqlStore(replicas[0]).account("grt_old")
         assert account is not None and account.totals.requests == 1
     finally:
