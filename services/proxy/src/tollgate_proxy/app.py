@@ -21,12 +21,13 @@ from tollgate_proxy.adapters.upstream import Upstream
 from tollgate_proxy.adapters.usage_publisher import UsagePublisher
 from tollgate_proxy.api.asgi import Receive, Scope, Send
 from tollgate_proxy.api.edge import Edge, starting
-from tollgate_proxy.domain.dpop import Nonces, ProofPolicy, ReplayCache
+from tollgate_proxy.domain.dpop import ProofPolicy, ReplayCache
 from tollgate_proxy.domain.ratelimit import RateLimiter
 from tollgate_proxy.policy_cache import PolicyCache
 from tollgate_proxy.readiness import Readiness
 from tollgate_proxy.service import ProxyService
 from tollgate_proxy.settings import Settings
+from tollgate_servicekit.dpop_replay import Nonces
 from tollgate_servicekit.egress import EgressGuard
 from tollgate_servicekit.supervisor import Supervisor
 

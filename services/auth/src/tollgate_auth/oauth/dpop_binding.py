@@ -17,12 +17,7 @@ Errors: an invalid, replayed or missing-but-required proof is 400 `invalid_dpop_
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import secrets
-import threading
-from collections import OrderedDict
 from dataclasses import replace
 from typing import Any
 
@@ -33,7 +28,9 @@ from tollgate_auth.oauth.device import DeviceGrant
 from tollgate_auth.oauth.grants import ClientCredentials, CodeGrant, RefreshGrant
 from tollgate_auth.oauth.metadata import TOKEN
 from tollgate_auth.oauth.models import GrantUser, digest
+from tollgate_servicekit import dpop_replay
 from tollgate_servicekit.dpop import ProofInvalid, check_proof
+from tollgate_servicekit.dpop_replay import Nonces
 
 DPOP = "DPoP"
 LEEWAY_SECONDS = 5.0
@@ -67,47 +64,11 @@ class BusyError(OAuth2Error):  # type: ignore[misc]
     status_code = 503
 
 
-class ReplayCache:
-    """The `jti`s of proofs this replica accepted, each until its proof would be refused as too old anyway.
-    Hooks run in the bridge's worker threads, hence the lock."""
+class ReplayCache(dpop_replay.ReplayCache):
+    """The `jti`s of proofs this replica accepted (servicekit's cache); full, the token request is a 503."""
 
-    def __init__(self, max_entries: int = 100_000) -> None:
-        self._max = max_entries
-        self._until: OrderedDict[str, float] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def first_use(self, key: str, *, until: float, now: float) -> bool:
-        """Remember `key` until `until` (epoch seconds); False if it is remembered already."""
-        with self._lock:
-            seen = self._until
-            while seen and seen[next(iter(seen))] < now:
-                seen.popitem(last=False)
-            if key in seen:
-                return False
-            if len(seen) >= self._max:
-                # Forgetting one would let it be replayed: new proofs wait instead.
-                raise BusyError("too many recent DPoP proofs; retry shortly")
-            seen[key] = until
-            return True
-
-
-class Nonces:
-    """Stateless server nonces: an HMAC of the time window, accepted in its window and the next (as the proxy's)."""
-
-    def __init__(self, secret: bytes, period: float = 300.0) -> None:
-        self._secret = secret
-        self._period = period
-
-    def _of(self, window: int) -> str:
-        mac = hmac.new(self._secret, window.to_bytes(8, "big"), hashlib.sha256).digest()
-        return base64.urlsafe_b64encode(mac[:18]).decode("ascii")
-
-    def current(self, now: float) -> str:
-        return self._of(int(now // self._period))
-
-    def accepted(self, now: float) -> tuple[str, str]:
-        window = int(now // self._period)
-        return self._of(window), self._of(window - 1)
+    def full(self) -> Exception:
+        return BusyError("too many recent DPoP proofs; retry shortly")
 
 
 class DPoPProofs:

@@ -21,16 +21,14 @@ replayed to another replica within the window is not caught here; its `htu`,
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tollgate_contracts import ErrorCode
 from tollgate_proxy.domain.errors import ProofRejected, Unavailable
+from tollgate_servicekit import dpop_replay
 from tollgate_servicekit.dpop import ALGORITHMS, ProofInvalid, check_proof
+from tollgate_servicekit.dpop_replay import Nonces
 
 LEEWAY_SECONDS = 5.0
 """How far ahead of this proxy's clock a proof's `iat` may be."""
@@ -53,51 +51,14 @@ BEARER = Presentation(dpop=False)
 """`Authorization: Bearer` or `x-api-key`: what nearly every request is, shared so none allocates one."""
 
 
-class ReplayCache:
-    """The `jti`s of proofs this replica accepted, each until its proof would be refused as too old anyway."""
+class ReplayCache(dpop_replay.ReplayCache):
+    """The `jti`s of proofs this replica accepted (servicekit's cache); full, the request is refused (503)."""
 
-    def __init__(self, max_entries: int = 100_000) -> None:
-        self._max = max_entries
-        self._until: OrderedDict[str, float] = OrderedDict()
-        """Insertion order is nearly expiry order (every entry lives about one window), so expiry pops the front."""
-
-    def __len__(self) -> int:
-        return len(self._until)
-
-    def first_use(self, key: str, *, until: float, now: float) -> bool:
-        """Remember `key` until `until` (epoch seconds); False if it is already remembered."""
-        seen = self._until
-        while seen and seen[next(iter(seen))] < now:
-            seen.popitem(last=False)
-        if key in seen:
-            return False
-        if len(seen) >= self._max:
-            # A flood of fresh proofs: forgetting one would let it be replayed, so new ones wait instead.
-            raise Unavailable(
-                ErrorCode.RATE_LIMITED, "too many recent DPoP proofs on this proxy; retry shortly", retry_after=1
-            )
-        seen[key] = until
-        return True
-
-
-class Nonces:
-    """Server nonces without state: an HMAC of the time window under a secret. A nonce is accepted during its window
-    and the next, so it lives one to two `period`s; replicas given the same secret accept each other's."""
-
-    def __init__(self, secret: bytes, period: float = 300.0) -> None:
-        self._secret = secret
-        self._period = period
-
-    def _of(self, window: int) -> str:
-        digest = hmac.new(self._secret, window.to_bytes(8, "big"), hashlib.sha256).digest()
-        return base64.urlsafe_b64encode(digest[:18]).decode("ascii")
-
-    def current(self, now: float) -> str:
-        return self._of(int(now // self._period))
-
-    def accepted(self, now: float) -> tuple[str, str]:
-        window = int(now // self._period)
-        return self._of(window), self._of(window - 1)
+    def full(self) -> Exception:
+        # A flood of fresh proofs: forgetting one would let it be replayed, so new ones wait instead.
+        return Unavailable(
+            ErrorCode.RATE_LIMITED, "too many recent DPoP proofs on this proxy; retry shortly", retry_after=1
+        )
 
 
 class ProofPolicy:
