@@ -11,13 +11,14 @@ import inspect
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 import nats.errors
 import nats.js.errors
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
-from tollgate_contracts import Event
+from tollgate_contracts import Event, StateEvent
 from tollgate_contracts.bus import ensure_streams as _ensure_streams
 from tollgate_contracts.streams import ALL_STREAMS, StreamSpec
 from tollgate_servicekit.errors import BusUnavailable
@@ -26,6 +27,8 @@ from tollgate_servicekit.redaction import redact_text, redact_url
 __all__ = ["Ack", "Bus", "BusUnavailable", "redact_url"]
 
 logger = logging.getLogger(__name__)
+
+S = TypeVar("S", bound=StateEvent)
 
 BUS_ERRORS: tuple[type[Exception], ...] = (nats.errors.Error, TimeoutError, OSError)
 """What a nats-py call may raise when the server is away or refuses; translated into `BusUnavailable`."""
@@ -213,6 +216,12 @@ class Bus:
                 raise BusUnavailable(f"stream {spec.name} does not exist yet (auth creates the streams)") from None
             except BUS_ERRORS as exc:
                 raise BusUnavailable(f"cannot look up stream {spec.name}: {type(exc).__name__}") from exc
+
+    async def last_state(self, state: type[S], key: str, *, what: str, strict: bool = False) -> S | None:
+        """`key`'s last `state` by one direct get, believed only from its owner (`nats_state.last_state`)."""
+        from tollgate_servicekit.nats_state import last_state
+
+        return await last_state(self, state, key, what=what, strict=strict)
 
     async def close(self) -> None:
         """Drain (deliver what is in flight, then close); just close when the server is away."""

@@ -8,17 +8,9 @@ stream (`tollgate_contracts.permissions`).
 
 from __future__ import annotations
 
-import logging
-
-from nats.js.errors import NotFoundError
-from pydantic import ValidationError
-
 from tollgate_contracts import TenantState, is_subject_token
 from tollgate_contracts.streams import TENANTS, StreamSpec
-from tollgate_servicekit.errors import BusUnavailable
-from tollgate_servicekit.nats import BUS_ERRORS, Bus
-
-logger = logging.getLogger(__name__)
+from tollgate_servicekit.nats import Bus
 
 TENANT_STREAMS: tuple[StreamSpec, ...] = (TENANTS,)
 """The stream keyvault reads tenants from; it is ready only once it exists (auth creates it)."""
@@ -34,19 +26,5 @@ class BusTenants:
         if not is_subject_token(tenant_id):
             # A wildcard here would read the last state of whichever tenant changed last.
             raise ValueError("tenant_id must be one plain subject token")
-        if not self._bus.is_connected:
-            # Fail at once: a request while nats-py reconnects would only wait out its timeout.
-            raise BusUnavailable("the event bus is unreachable, so the tenant cannot be checked; try again shortly")
-        subject = f"{TenantState.subject_prefix}.{tenant_id}"
-        try:
-            msg = await self._bus.js.get_last_msg(TENANTS.name, subject, direct=True)
-        except NotFoundError:
-            return None
-        except BUS_ERRORS as exc:
-            raise BusUnavailable(f"cannot look the tenant up on the bus: {type(exc).__name__}") from exc
-        try:
-            return TenantState.model_validate_json(msg.data or b"")
-        except ValidationError:
-            # Only auth may publish there: an unreadable state is a fault to see, not a tenant to trust.
-            logger.error("the last message on %s is not a readable TenantState", subject)
-            raise BusUnavailable("the tenant's state on the bus is unreadable") from None
+        # Only auth's state is believed; an unreadable or forged one is a fault to see, not a tenant to trust.
+        return await self._bus.last_state(TenantState, tenant_id, what="the tenant", strict=True)
