@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from tollgate_cli.commands import credentials, grants, requests, signing_keys, status, tokens, usage, users
+from tollgate_cli.commands import credentials, grants, requests, signing_keys, status, tenants, tokens, usage, users
 from tollgate_cli.config import Flags
 from tollgate_cli.errors import CliError
 
@@ -53,6 +53,7 @@ app.add_typer(grants.app, name="grant")
 app.add_typer(tokens.app, name="token")
 app.add_typer(credentials.app, name="credential")
 app.add_typer(users.app, name="user")
+app.add_typer(tenants.app, name="tenant")
 app.add_typer(requests.app, name="request")
 app.add_typer(signing_keys.app, name="signing-key")
 app.command("usage")(usage.usage)

@@ -41,6 +41,14 @@ class TenantStore(Protocol):
 
     async def list_tenants(self) -> list[Tenant]: ...
 
+    async def get_consent_template(self, tenant_id: str) -> dict[str, object] | None:
+        """The tenant's stored consent template (`domain/templates.py`'s JSON); None when it has none."""
+        ...
+
+    async def set_consent_template(self, tenant_id: str, template: dict[str, object] | None) -> bool:
+        """Store (None: clear) the tenant's consent template; False when there is no such tenant."""
+        ...
+
 
 class GrantStore(Protocol):
     async def add_grant(self, grant: Grant) -> None: ...

@@ -96,6 +96,7 @@ class InMemoryStore(InMemoryAccounts):
 
     def __init__(self) -> None:
         self.tenants: dict[str, Tenant] = {}
+        self.consent_templates: dict[str, dict[str, object]] = {}
         self.grants: dict[str, Grant] = {}
         self.api_keys: dict[str, ApiKey] = {}
         self.signing_keys: dict[str, SigningKey] = {}
@@ -118,6 +119,18 @@ class InMemoryStore(InMemoryAccounts):
 
     async def list_tenants(self) -> list[Tenant]:
         return sorted(self.tenants.values(), key=lambda t: (t.created_at, t.id))
+
+    async def get_consent_template(self, tenant_id: str) -> dict[str, object] | None:
+        return self.consent_templates.get(tenant_id)
+
+    async def set_consent_template(self, tenant_id: str, template: dict[str, object] | None) -> bool:
+        if tenant_id not in self.tenants:
+            return False
+        if template is None:
+            self.consent_templates.pop(tenant_id, None)
+        else:
+            self.consent_templates[tenant_id] = dict(template)
+        return True
 
     async def add_grant(self, grant: Grant) -> None:
         self.grants[grant.id] = grant

@@ -156,6 +156,18 @@ class SqlStore(AccountTables):
             rows = await s.exec(select(TenantRow).order_by(col(TenantRow.created_at), col(TenantRow.id)))
             return [tenant_of(r) for r in rows]
 
+    async def get_consent_template(self, tenant_id: str) -> dict[str, object] | None:
+        async with self._session() as s:
+            row = await s.get(TenantRow, tenant_id)
+            return None if row is None else row.consent_template
+
+    async def set_consent_template(self, tenant_id: str, template: dict[str, object] | None) -> bool:
+        async with self._session() as s:
+            query = update(TenantRow).where(col(TenantRow.id) == tenant_id).values(consent_template=template)
+            result = await s.exec(query)
+            await s.commit()
+            return isinstance(result, CursorResult) and result.rowcount == 1
+
     # -- grants --------------------------------------------------------------------------------------------------
 
     async def add_grant(self, grant: Grant) -> None:

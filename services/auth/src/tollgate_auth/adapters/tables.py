@@ -25,6 +25,8 @@ class TenantRow(AuthTable, table=True):
     id: str = Field(primary_key=True, max_length=40)
     name: str = Field(sa_column=Column(String(100), unique=True, nullable=False))
     created_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    consent_template: dict[str, object] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    """What the consent page proposes where an app asked nothing (`domain/templates.py`); null = the default."""
 
 
 class GrantRow(AuthTable, table=True):

@@ -103,7 +103,8 @@ class Template:
 
 
 DEFAULT_TEMPLATE = Template(budget_micro_usd=5_000_000, expires_in_seconds=30 * 24 * 3600)
-"""Five dollars in total, for thirty days: a cautious start the owner can change on the page."""
+"""Five dollars in total, for thirty days: a cautious start the owner can change on the page. Proposed to a tenant
+that has set no template of its own (`Tenants.consent_template`, `PUT /v1/tenants/{id}/consent-template`)."""
 
 
 def needs_provider_and_models(asked: AccessDetails) -> bool:

@@ -21,10 +21,10 @@ from fastapi.responses import Response
 
 from tollgate_auth.adapters.oauth_store import PENDING, StoredRequest
 from tollgate_auth.domain.consent import (
-    DEFAULT_TEMPLATE,
     AccessDetails,
     ConsentView,
     Decision,
+    Template,
     grant_request_from,
     narrow,
     needs_provider_and_models,
@@ -127,16 +127,22 @@ async def authorize(request: Request) -> Response:
         expires_at=now + timedelta(seconds=layer.ctx.settings.pending_request_ttl_seconds),
     )
     await layer.ctx.store().add_request(stored)
-    return consent_page(request, _view(stored, grant.client.name, asked), redirect_uri=grant.redirect_uri)
+    view = _view(stored, grant.client.name, asked, await _template(layer, owner))
+    return consent_page(request, view, redirect_uri=grant.redirect_uri)
 
 
-def _view(stored: StoredRequest, client_name: str, asked: AccessDetails) -> ConsentView:
+async def _template(layer: OAuthLayer, owner: Owner) -> Template:
+    """The owner's tenant's consent template: what the page proposes and what the narrowing starts from."""
+    return await layer.ctx.service().tenants.consent_template(owner.tenant_id)
+
+
+def _view(stored: StoredRequest, client_name: str, asked: AccessDetails, template: Template) -> ConsentView:
     return ConsentView(
         request_id=stored.id,
         action=AUTHORIZE,
         client_name=client_name,
         verified_domain=verified_domain(stored.client_id),
-        asked=with_template(asked, DEFAULT_TEMPLATE),
+        asked=with_template(asked, template),
         needs_provider_and_models=needs_provider_and_models(asked),
     )
 
@@ -180,15 +186,16 @@ async def _answer(
     grant: Any,
 ) -> Response:
     asked = asked_details(stored.params)
+    template = await _template(layer, owner)
     try:
         decision, choice = parse_consent_form(form)
         if decision is Decision.APPROVE and not owner.may_consent:
             # Refused before anything is recorded: the request stays pending for an owner who may approve.
             return error_page(request, READ_ONLY, 403)
-        granted = narrow(asked, choice, template=DEFAULT_TEMPLATE) if decision is Decision.APPROVE else None
+        granted = narrow(asked, choice, template=template) if decision is Decision.APPROVE else None
         grant_request = None if granted is None else grant_request_from(granted, app_name=grant.client.name)
     except InvalidRequest as exc:
-        view = _view(stored, grant.client.name, asked)
+        view = _view(stored, grant.client.name, asked, template)
         return consent_page(request, view, redirect_uri=grant.redirect_uri, message=exc.message, status_code=422)
     store, now = layer.ctx.store(), layer.ctx.clock.now()
     user = None
@@ -202,7 +209,7 @@ async def _answer(
             )
         except Unavailable:
             # The request is pending again: the same form, to try again once the bus is back.
-            view = _view(stored, grant.client.name, asked)
+            view = _view(stored, grant.client.name, asked, template)
             return consent_page(request, view, redirect_uri=grant.redirect_uri, message=UNAVAILABLE, status_code=503)
         if created is None:
             return error_page(request, "This authorization request was already answered.", 409)

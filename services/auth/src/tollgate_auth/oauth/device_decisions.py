@@ -16,7 +16,7 @@ from authlib.oauth2.rfc6749.errors import OAuth2Error
 from tollgate_auth.adapters.oauth_pending import DeviceRequest, SqlPendingDeviceRequests
 from tollgate_auth.adapters.oauth_store import PENDING, SqlOAuthStore, StoredRequest
 from tollgate_auth.domain import Grant
-from tollgate_auth.domain.consent import DEFAULT_TEMPLATE, AccessDetails, OwnerChoice, grant_request_from, narrow
+from tollgate_auth.domain.consent import AccessDetails, OwnerChoice, grant_request_from, narrow
 from tollgate_auth.domain.errors import InvalidRequest, NotFound, RequestDecided, RequestExpired
 from tollgate_auth.domain.grant_requests import normalize_user_code
 from tollgate_auth.oauth.approval import approve
@@ -67,7 +67,9 @@ async def approve_device_request(
     request = found.request
     now = service.clock.now()
     await _ensure_pending(store, request, now)
-    granted = narrow(asked_of(request), choice, template=DEFAULT_TEMPLATE)
+    # The tenant the grant will belong to proposes what the device did not ask (the default tenant for None).
+    template = await service.tenants.consent_template(request.tenant_id)
+    granted = narrow(asked_of(request), choice, template=template)
     grant_request = grant_request_from(granted, app_name=client_name(request))
     # A grant that cannot be created (bus down) leaves the request pending: `approval.approve`.
     grant = await approve(store, service, request, grant_request, tenant_id=request.tenant_id, now=now)

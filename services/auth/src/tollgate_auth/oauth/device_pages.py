@@ -8,9 +8,9 @@ from fastapi.responses import Response
 
 from tollgate_auth.adapters.oauth_store import PENDING, StoredRequest
 from tollgate_auth.domain.consent import (
-    DEFAULT_TEMPLATE,
     ConsentView,
     Decision,
+    Template,
     grant_request_from,
     narrow,
     needs_provider_and_models,
@@ -25,7 +25,7 @@ from tollgate_auth.oauth.layer import OAuthLayer
 from tollgate_auth.oauth.metadata import DEVICE_VERIFY
 from tollgate_auth.web.forms import parse_consent_form
 from tollgate_auth.web.pages import device_page
-from tollgate_auth.web.session import check_csrf, current_owner, signin_redirect
+from tollgate_auth.web.session import Owner, check_csrf, current_owner, signin_redirect
 
 router = APIRouter(tags=["oauth"])
 
@@ -33,14 +33,19 @@ UNKNOWN = "That code is unknown or no longer valid; check the code your device s
 DECIDED = "This request was already answered."
 
 
-def _view(stored: StoredRequest) -> ConsentView:
+async def _template(layer: OAuthLayer, owner: Owner) -> Template:
+    """The verifying owner's tenant's consent template (the grant is created in that tenant)."""
+    return await layer.ctx.service().tenants.consent_template(owner.tenant_id)
+
+
+def _view(stored: StoredRequest, template: Template) -> ConsentView:
     asked = asked_details(stored.params)
     return ConsentView(
         request_id=stored.id,
         action=DEVICE_VERIFY,
         client_name=stored.params.get("client_name", stored.client_id),
         verified_domain=None,
-        asked=with_template(asked, DEFAULT_TEMPLATE),
+        asked=with_template(asked, template),
         needs_provider_and_models=needs_provider_and_models(asked),
     )
 
@@ -66,7 +71,8 @@ async def verification_page(request: Request, user_code: str | None = None) -> R
     stored = await _pending(layer, user_code)
     if stored is None:
         return device_page(request, user_code=user_code, view=None, message=UNKNOWN, status_code=404)
-    return device_page(request, user_code=normalize_user_code(user_code), view=_view(stored), message=None)
+    view = _view(stored, await _template(layer, owner))
+    return device_page(request, user_code=normalize_user_code(user_code), view=view, message=None)
 
 
 @router.post(DEVICE_VERIFY, openapi_extra=CONSENT_FORM)
@@ -83,16 +89,17 @@ async def verification_answer(request: Request) -> Response:
     if stored is None or not live:
         return device_page(request, user_code=None, view=None, message=UNKNOWN, status_code=404)
     asked = asked_details(stored.params)
+    template = await _template(layer, owner)
     try:
         decision, choice = parse_consent_form(form)
         if decision is Decision.APPROVE and not owner.may_consent:
             # Refused before anything is recorded: the request stays pending for an owner who may approve.
             return device_page(request, user_code=None, view=None, message=READ_ONLY, status_code=403)
-        granted = narrow(asked, choice, template=DEFAULT_TEMPLATE) if decision is Decision.APPROVE else None
+        granted = narrow(asked, choice, template=template) if decision is Decision.APPROVE else None
         client_name = stored.params.get("client_name")
         grant_request = None if granted is None else grant_request_from(granted, app_name=client_name)
     except InvalidRequest as exc:
-        return device_page(request, user_code=None, view=_view(stored), message=exc.message, status_code=422)
+        return device_page(request, user_code=None, view=_view(stored, template), message=exc.message, status_code=422)
     store, now = layer.ctx.store(), layer.ctx.clock.now()
     if grant_request is None:
         if not await store.decide_request(stored.id, "denied", None, now):
@@ -102,7 +109,7 @@ async def verification_answer(request: Request) -> Response:
         created = await approve(store, layer.ctx.service(), stored, grant_request, tenant_id=owner.tenant_id, now=now)
     except Unavailable:
         # The request is pending again: the same form, to try again once the bus is back.
-        return device_page(request, user_code=None, view=_view(stored), message=UNAVAILABLE, status_code=503)
+        return device_page(request, user_code=None, view=_view(stored, template), message=UNAVAILABLE, status_code=503)
     if created is None:
         return device_page(request, user_code=None, view=None, message=DECIDED)
     return device_page(request, user_code=None, view=None, message="Approved. You can return to your device.")
