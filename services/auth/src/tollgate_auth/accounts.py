@@ -34,12 +34,12 @@ from tollgate_auth.domain.users import (
     touched,
 )
 from tollgate_auth.ports import AccountStore, Clock, Ids, PasswordHasher
+from tollgate_auth.publishing import audit_event
 from tollgate_contracts import AuditEvent
 from tollgate_servicekit.redaction import clip
 
 log = logging.getLogger(__name__)
 
-PRODUCER = "auth"
 DEFAULT_SESSIONS = SessionPolicy(idle_seconds=3600, absolute_seconds=43_200)
 
 
@@ -176,14 +176,4 @@ class Accounts:
     def _audit(
         self, action: str, actor: str, target_id: str, tenant_id: str | None, details: dict[str, Any]
     ) -> AuditEvent:
-        return AuditEvent(
-            producer=PRODUCER,
-            occurred_at=self.clock.now(),
-            event_id=self.ids.new_id("evt"),
-            service=PRODUCER,
-            action=action,
-            actor=actor,
-            target_id=target_id,
-            tenant_id=tenant_id,
-            details=details,
-        )
+        return audit_event(self.clock, self.ids, action, actor, target_id, tenant_id, details)

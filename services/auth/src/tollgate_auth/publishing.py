@@ -17,19 +17,39 @@ import asyncio
 import logging
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Literal
+from typing import Any, Literal
 
 from tollgate_auth.domain.errors import BusUnavailable
-from tollgate_auth.ports import Publisher
+from tollgate_auth.ports import Clock, Ids, Publisher
 from tollgate_contracts import AuditEvent, StateEvent
 
 log = logging.getLogger(__name__)
+
+PRODUCER = "auth"
+"""Auth's `producer` on every event it publishes, and the `service` of its audit events."""
 
 REPUBLISH_CONCURRENCY = 64
 
 Kind = Literal["tenant", "grant", "apikey", "signing_key"]
 Ref = tuple[Kind, str]
 """An entity whose state is published: its kind and its id (a signing key's kid)."""
+
+
+def audit_event(
+    clock: Clock, ids: Ids, action: str, actor: str, target_id: str, tenant_id: str | None, details: dict[str, Any]
+) -> AuditEvent:
+    """An audit event of auth's, happening now."""
+    return AuditEvent(
+        producer=PRODUCER,
+        occurred_at=clock.now(),
+        event_id=ids.new_id("evt"),
+        service=PRODUCER,
+        action=action,
+        actor=actor,
+        target_id=target_id,
+        tenant_id=tenant_id,
+        details=details,
+    )
 
 
 class Outbox:

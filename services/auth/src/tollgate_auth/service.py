@@ -32,14 +32,13 @@ from tollgate_auth.domain.signing_keys import RotationPolicy
 from tollgate_auth.domain.users import SessionPolicy
 from tollgate_auth.key_rotation import SigningKeys
 from tollgate_auth.ports import Clock, Ids, PasswordHasher, Publisher, Signer, Store
-from tollgate_auth.publishing import Outbox, Ref
+from tollgate_auth.publishing import PRODUCER, Outbox, Ref, audit_event
 from tollgate_auth.tenants import Tenants
 from tollgate_contracts import AuditEvent, StateEvent, TokenRevoked
 from tollgate_servicekit.redaction import clip
 
 log = logging.getLogger(__name__)
 
-PRODUCER = "auth"
 ACTOR_ADMIN = "admin"
 
 
@@ -254,14 +253,4 @@ class AuthService:
     # -- helpers -------------------------------------------------------------------------------------------------
 
     def _audit(self, action: str, target_id: str, tenant_id: str | None, details: dict[str, Any]) -> AuditEvent:
-        return AuditEvent(
-            producer=PRODUCER,
-            occurred_at=self.clock.now(),
-            event_id=self.ids.new_id("evt"),
-            service=PRODUCER,
-            action=action,
-            actor=ACTOR_ADMIN,
-            target_id=target_id,
-            tenant_id=tenant_id,
-            details=details,
-        )
+        return audit_event(self.clock, self.ids, action, ACTOR_ADMIN, target_id, tenant_id, details)
