@@ -117,6 +117,13 @@ async def generate(
     return written
 
 
+GENERATE_HELP = """\
+A temporary SQLite database (or --url/--schema, e.g. PostgreSQL) is upgraded to the newest script, after --replace
+removed --rev-id's own script (so an unreleased revision can be made again), and the models' difference from it
+becomes versions/<rev_id>_<slug>.py. Review what it writes: autogenerate does not see renames (a drop and an add)
+nor changes of server defaults."""
+
+
 def main(
     script_location: str,
     metadata: MetaData,
@@ -126,10 +133,10 @@ def main(
     description: str | None = None,
     argv: list[str] | None = None,
 ) -> int:
-    """A service's `migrations/generate.py` command line: autogenerate `--rev-id` against a temporary SQLite database
-    (or `--url`/`--schema`), after `--replace` removed that revision's own script (so an unreleased revision can be
-    made again). Prints the files written."""
-    parser = argparse.ArgumentParser(prog=prog, description=description)
+    """A service's `migrations/generate.py` command line (`GENERATE_HELP`); prints the files written."""
+    parser = argparse.ArgumentParser(
+        prog=prog, description=description, epilog=GENERATE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rev-id", required=True, help="the new revision's id, e.g. 0003")
     parser.add_argument("--message", required=True, help="what it does, e.g. 'grant requests'")
     parser.add_argument("--replace", action="store_true", help="first remove the existing script of --rev-id")

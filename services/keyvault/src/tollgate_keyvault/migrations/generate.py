@@ -2,10 +2,7 @@
 
     python -m tollgate_keyvault.migrations.generate --rev-id 0002 --message "what it does" --replace
 
-A temporary SQLite database is upgraded to the newest script (after `--replace` removed `rev_id`'s own script, so
-an unreleased revision can be made again), and the models' difference from it becomes `versions/<rev_id>_<slug>.py`.
-`--url`/`--schema` use another database instead (e.g. PostgreSQL). Review what it writes: autogenerate does not see
-renames (a drop and an add) nor changes of server defaults.
+The command line is servicekit's (`tollgate_servicekit.migrations.main`): review what it writes.
 """
 
 from __future__ import annotations
