@@ -42,6 +42,27 @@ def test_redaction_keeps_what_is_not_secret() -> None:
     assert redact_text(text) == "cannot connect to nats://***@10.0.0.1:4222 (refused)"
 
 
+# RFC 3986 lets a password hold sub-delims unencoded: `,` and `'` must not end the redaction early.
+SUB_DELIMS_PASSWORD = "pa,ss'wo;rd!x"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"cannot connect to postgresql://svc:{SUB_DELIMS_PASSWORD}@db:5432/tollgate (refused)",
+        f"servers nats://svc:{SUB_DELIMS_PASSWORD}@a:4222,nats://svc:{SUB_DELIMS_PASSWORD}@b:4222 down",
+        f"{{'url': 'nats://svc:{SUB_DELIMS_PASSWORD}@a:4222'}}",
+    ],
+)
+def test_redaction_removes_a_password_holding_commas_and_quotes(text: str) -> None:
+    redacted = redact_text(text)
+    assert "***@" in redacted
+    for part in SUB_DELIMS_PASSWORD.replace(",", " ").replace("'", " ").split():
+        assert part not in redacted, redacted
+    assert redact_url(f"nats://svc:{SUB_DELIMS_PASSWORD}@a:4222") == "nats://***@a:4222"
+    assert redact_url("nats://u:p@a:4222,nats://b:4222") == "nats://***@a:4222,nats://b:4222"
+
+
 def test_clip_shortens_long_values_and_neutralises_control_characters() -> None:
     assert clip("grt_1") == "grt_1"
     long = "x" * 60_000

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import re
 
-_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s,'\"<>]+")
+# A URL runs to the next whitespace: a password may hold `,` `'` `;` `!` unencoded (RFC 3986 sub-delims), so
+# stopping at any of them would leave the rest of the password in the text. Too much goes rather than too little.
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://\S+")
+# A server list's entries start with a scheme; a comma not followed by one may be inside a password.
+_ENTRY_SEPARATOR = re.compile(r",(?=[A-Za-z][A-Za-z0-9+.\-]*://)")
 _SCHEME = "://"
 
 
@@ -12,7 +16,8 @@ def redact_url(url: str) -> str:
     """`url` with any user and password replaced by `***` (`nats://***@host:4222`); a comma-separated server list
     is redacted entry by entry. Everything up to the LAST `@` of an entry goes, so a password holding `@`, `/`
     or `:` never leaks in part."""
-    return ",".join(_redact_one(part) for part in url.split(","))
+    entries = _ENTRY_SEPARATOR.split(url) if _SCHEME in url else url.split(",")
+    return ",".join(_redact_one(part) for part in entries)
 
 
 def _redact_one(url: str) -> str:
