@@ -7,8 +7,10 @@ import time
 
 from tollgate_contracts import ErrorCode
 from tollgate_proxy.arrivals import Arrivals
+from tollgate_proxy.policy_cache import MAX_KEY_WAITERS
 from tollgate_proxy.testing import Answer, Harness, Signer, make_api_key, make_credential, make_grant
 from tollgate_proxy.testing.provider import completion
+from tollgate_servicekit.testing import eventually
 
 CHAT = "/v1/chat/completions"
 BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
@@ -100,3 +102,34 @@ async def test_waiters_for_one_id_share_an_event_and_the_number_of_awaited_ids_i
     other.cancel()
     await asyncio.gather(other, return_exceptions=True)
     assert len(arrivals) == 0
+
+
+async def test_the_waiters_of_one_id_are_capped_too() -> None:
+    arrivals = Arrivals(max_awaited=10, max_waiters=2)
+    held = [asyncio.ensure_future(arrivals.wait("a", 2.0)) for _ in range(2)]
+    await asyncio.sleep(0)  # let the two register: a scheduling point, not a wait for a condition
+    assert await arrivals.wait("a", 2.0) is False  # a third waiter, even for the same id, is refused at once
+    assert await arrivals.wait("b", 2.0) is False
+    arrivals.arrived("a")
+    assert all(await asyncio.gather(*held))
+    assert len(arrivals) == 0
+
+
+async def test_forged_tokens_naming_unknown_keys_cannot_hold_many_requests() -> None:
+    # Anyone can sign a token with a key of their own and a made-up kid: its signature cannot be checked until
+    # the key arrives, so these waits are the attacker's to fill. Only a few may be held; the rest answer at once.
+    harness = Harness.build([make_grant(), make_credential()], fresh_state_wait=30.0)
+    forged = [Signer(kid=f"k-forged-{i % 50}").token() for i in range(300)]
+    requests = [asyncio.ensure_future(harness.post(CHAT, BODY, credential=token)) for token in forged]
+    try:
+        answered = await eventually(
+            lambda: sum(r.done() for r in requests) >= len(requests) - MAX_KEY_WAITERS and requests,
+            timeout=5,
+            what="forged requests refused at once",
+        )
+        assert all(r.result().status == 401 for r in answered if r.done())
+        assert len(harness.policy._key_arrivals) <= MAX_KEY_WAITERS
+    finally:
+        for request in requests:
+            request.cancel()
+        await asyncio.gather(*requests, return_exceptions=True)

@@ -40,6 +40,14 @@ _SHOWN_PRODUCER = 64
 CredentialListener = Callable[[CredentialState], None]
 
 
+MAX_KEY_IDS = 16
+"""Unknown `kid`s waited for at once. Auth has one or two keys in flight; anyone can sign a token with a key of
+their own and a made-up `kid` whose signature cannot be checked until that key arrives, so this wait is an
+attacker's to fill and is kept small (past it: 401 unknown key at once, a client's retry then succeeds)."""
+MAX_KEY_WAITERS = 256
+"""Requests waiting for any unknown `kid` at once (the same reason)."""
+
+
 class PolicyCache:
     """Current grants, API keys, revoked token ids, signing keys, credentials, budgets and breakers."""
 
@@ -58,7 +66,7 @@ class PolicyCache:
         self._revocations_since_prune = 0
         self._credential_listeners: list[CredentialListener] = []
         self._grant_arrivals = Arrivals()
-        self._key_arrivals = Arrivals()
+        self._key_arrivals = Arrivals(max_awaited=MAX_KEY_IDS, max_waiters=MAX_KEY_WAITERS)
         self._warned_subjects: set[str] = set()
         self.foreign_states = 0
         """State events ignored because their producer does not own their subject (for tests and metrics)."""
