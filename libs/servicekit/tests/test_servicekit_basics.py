@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -187,3 +189,26 @@ def test_private_dir_leaves_existing_directories_alone(tmp_path: Path) -> None:
     ensure_private_dir(tmp_path / "a" / "b")
     assert _mode(tmp_path) == 0o755
     assert _mode(tmp_path / "a") == 0o700
+
+
+def test_a_secret_file_never_shows_empty_to_a_process_starting_at_the_same_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two processes start together: the second looks while the first is still writing its generated secret.
+    path = tmp_path / "state" / "admin.key"
+    seen: list[str] = []
+    looked: list[bool] = []
+    real_fdopen = os.fdopen
+
+    def second_process_looks(fd: int, *args: Any, **kwargs: Any) -> Any:
+        if not looked:  # the first process has opened its file and not yet written to it
+            looked.append(True)
+            seen.append(resolve_secret(None, path, generate=lambda: "tga_second-process-secret").get_secret_value())
+        return real_fdopen(fd, *args, **kwargs)
+
+    monkeypatch.setattr(os, "fdopen", second_process_looks)
+    first = resolve_secret(None, path, generate=lambda: "tga_first-process-secret").get_secret_value()
+    assert seen == [first]  # both use one secret, and neither saw an empty file
+    assert path.read_text().strip() == first
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert [p.name for p in path.parent.iterdir()] == ["admin.key"]  # no temporary file left behind

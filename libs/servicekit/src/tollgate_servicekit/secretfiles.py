@@ -1,7 +1,8 @@
 """Secrets from the environment or from files of mode 0600, generated into a new file when allowed.
 
-Generated files are created with `O_EXCL` (two processes starting together never overwrite each other's secret; the
-loser reads the winner's) in directories created 0700; `write_private_file` replaces a file rendered afresh at
+Generated files are written whole, then linked into place (`link` refuses an existing name, so two processes
+starting together never overwrite each other's secret, and the loser reads the winner's, never an empty file) in
+directories created 0700; `write_private_file` replaces a file rendered afresh at
 each start. A file readable by group or others is used, with a warning. Nothing here logs a secret's value.
 """
 
@@ -45,14 +46,22 @@ def ensure_private_dir(path: Path) -> Path:
 def create_private_file(path: Path, content: str) -> bool:
     """Write `content` to a NEW file of mode 0600 (directories made 0700); False if the file already existed."""
     ensure_private_dir(path.parent)
+    if path.exists():
+        return False
+    # Written whole under a temporary name, then linked into place: `link` refuses an existing name as O_EXCL does,
+    # and a process starting at the same moment never finds the file empty (it would refuse to start).
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(temporary, path)
     except FileExistsError:
         return False
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(content)
-        handle.flush()
-        os.fsync(handle.fileno())
+    finally:
+        temporary.unlink(missing_ok=True)
     return True
 
 
