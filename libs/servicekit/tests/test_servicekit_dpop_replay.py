@@ -40,3 +40,16 @@ def test_nonces_live_their_window_and_the_next_and_depend_on_the_secret() -> Non
     assert issued in nonces.accepted(1299.0) and issued in nonces.accepted(1499.0)
     assert issued not in nonces.accepted(1500.0)
     assert Nonces(b"t" * 32, period=300.0).current(1000.0) != issued
+
+
+def test_one_holder_cannot_fill_the_cache_for_everyone() -> None:
+    # One client's key flooding fresh proofs must not make every other client's proofs wait (a cross-tenant 503).
+    cache = ServiceCache(max_entries=10, max_per_holder=2)
+    assert cache.first_use("a:1", until=200.0, now=100.0, holder="a")
+    assert cache.first_use("a:2", until=200.0, now=100.0, holder="a")
+    with pytest.raises(Busy):
+        cache.first_use("a:3", until=200.0, now=100.0, holder="a")
+    assert cache.first_use("b:1", until=200.0, now=100.0, holder="b")
+    assert not cache.first_use("a:1", until=200.0, now=100.0, holder="a")  # still remembered
+    assert cache.first_use("a:3", until=300.0, now=201.0, holder="a")  # its old proofs expired and made room
+    assert len(cache) == 1

@@ -196,3 +196,20 @@ def test_a_proof_is_remembered_for_exactly_its_window(app_key: jwk.Key) -> None:
         policy.check(token, app_key.thumbprint(), presented, now + 30)
     with pytest.raises(ProofRejected, match="too old"):
         policy.check(token, app_key.thumbprint(), presented, now + 31)
+
+
+def test_one_key_flooding_proofs_does_not_lock_out_other_keys(app_key: jwk.Key) -> None:
+    policy = ProofPolicy(public_url="https://proxy.example/", replay=ReplayCache(max_entries=20))
+    other = jwk.generate_key("EC", "P-256")
+    token, now = "tok", 1_800_000_000
+
+    def check(key: jwk.Key) -> None:
+        value = sign_proof(key, method="POST", url="https://proxy.example/v1/x", access_token=token, iat=now)
+        policy.check(
+            token, key.thumbprint(), Presentation(dpop=True, proofs=(value,), method="POST", path="/v1/x"), now
+        )
+
+    with pytest.raises(Unavailable):
+        for _ in range(20):
+            check(app_key)
+    check(other)  # another client's key still has room

@@ -29,10 +29,14 @@ class ReplayCacheFull(Exception):
 class ReplayCache:
     """The `jti`s of proofs this replica accepted, each until its proof would be refused as too old anyway."""
 
-    def __init__(self, max_entries: int = 100_000) -> None:
+    def __init__(self, max_entries: int = 100_000, max_per_holder: int | None = None) -> None:
+        """`max_per_holder` caps the live entries of one `holder` (a DPoP key's thumbprint), so one client flooding
+        fresh proofs fills its own share and not the whole cache: the others' proofs are still taken."""
         self._max = max_entries
-        self._until: OrderedDict[str, float] = OrderedDict()
+        self._max_per_holder = max_per_holder
+        self._until: OrderedDict[str, tuple[float, str | None]] = OrderedDict()
         """Insertion order is nearly expiry order (every entry lives about one window), so expiry pops the front."""
+        self._held: dict[str, int] = {}
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -42,19 +46,32 @@ class ReplayCache:
         """The error raised when the cache is full; a service overrides it with its own."""
         return ReplayCacheFull("too many recent DPoP proofs; retry shortly")
 
-    def first_use(self, key: str, *, until: float, now: float) -> bool:
-        """Remember `key` until `until` (epoch seconds); False if it is remembered already."""
+    def first_use(self, key: str, *, until: float, now: float, holder: str | None = None) -> bool:
+        """Remember `key` until `until` (epoch seconds); False if it is remembered already. `holder` is whose
+        entry it is, for `max_per_holder`."""
         with self._lock:
             seen = self._until
-            while seen and seen[next(iter(seen))] < now:
-                seen.popitem(last=False)
+            while seen and seen[next(iter(seen))][0] < now:
+                _, (_, gone) = seen.popitem(last=False)
+                if gone is not None:
+                    self._release(gone)
             if key in seen:
                 return False
-            if len(seen) >= self._max:
+            held = self._held.get(holder, 0) if holder is not None else 0
+            if len(seen) >= self._max or (self._max_per_holder is not None and held >= self._max_per_holder):
                 # Forgetting one would let it be replayed: new proofs wait instead.
                 raise self.full()
-            seen[key] = until
+            seen[key] = (until, holder)
+            if holder is not None:
+                self._held[holder] = held + 1
             return True
+
+    def _release(self, holder: str) -> None:
+        left = self._held[holder] - 1
+        if left:
+            self._held[holder] = left
+        else:
+            del self._held[holder]
 
 
 class Nonces:

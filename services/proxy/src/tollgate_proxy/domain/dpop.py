@@ -52,7 +52,13 @@ BEARER = Presentation(dpop=False)
 
 
 class ReplayCache(dpop_replay.ReplayCache):
-    """The `jti`s of proofs this replica accepted (servicekit's cache); full, the request is refused (503)."""
+    """The `jti`s of proofs this replica accepted (servicekit's cache); full, the request is refused (503).
+
+    One DPoP key may hold a tenth of it: a client flooding fresh proofs is refused on its own, and every other
+    client's proofs are still taken."""
+
+    def __init__(self, max_entries: int = 100_000) -> None:
+        super().__init__(max_entries, max_per_holder=max(1, max_entries // 10))
 
     def full(self) -> Exception:
         # A flood of fresh proofs: forgetting one would let it be replayed, so new ones wait instead.
@@ -111,5 +117,7 @@ class ProofPolicy:
             raise ProofRejected(invalid.message, error=invalid.error, nonce=nonce) from None
         if proof.jkt != jkt:
             raise ProofRejected("DPoP proof is signed by another key than the token is bound to")
-        if not self._replay.first_use(f"{proof.jkt}:{proof.jti}", until=proof.iat + self._max_age, now=now):
+        if not self._replay.first_use(
+            f"{proof.jkt}:{proof.jti}", until=proof.iat + self._max_age, now=now, holder=proof.jkt
+        ):
             raise ProofRejected("DPoP proof has been used before")
