@@ -65,3 +65,11 @@ async def test_a_burst_bigger_than_a_batch_is_published_whole_and_acked(bus: Bus
     await running
     assert publisher.spooled == 0
     assert (await bus.js.stream_info("TG_USAGE")).state.messages == 151
+
+
+async def test_the_spool_is_owner_only(bus: Bus, tmp_path: Path) -> None:
+    spool = tmp_path / "spool"
+    publisher = UsagePublisher(bus, spool_dir=spool, proxy_id="prx_a")
+    publisher._spool([b'{"request_id": "req_1"}'])
+    [file] = spool.glob("usage-*.jsonl")
+    assert (spool.stat().st_mode & 0o777, file.stat().st_mode & 0o777) == (0o700, 0o600)

@@ -77,8 +77,9 @@ def service_env(
         **({"NATS_USER": service, "NATS_PASSWORD": nats_password} if nats_password is not None else {}),
         "LOG_LEVEL": log_level,
         "ACCESS_LOG": str(access_log).lower(),
-        "ADMIN_KEY_FILE": str(paths.admin_key.resolve()),
     }
+    if service != "proxy":  # the proxy has no admin API
+        settings["ADMIN_KEY_FILE"] = str(paths.admin_key.resolve())
     if service in DATABASE_SERVICES:
         settings.update(database.settings(service, paths))
     # The URLs clients reach auth and the proxy at: auth's is the issuer (`iss`), the proxy's the resource (`aud`);

@@ -30,6 +30,7 @@ from pydantic import ValidationError
 
 from tollgate_contracts import UsageRecorded
 from tollgate_proxy.adapters.bus import Bus
+from tollgate_servicekit.secretfiles import ensure_private_dir
 
 logger = logging.getLogger(__name__)
 
@@ -189,8 +190,9 @@ class UsagePublisher:
         logger.warning("spooled %d usage record(s) to %s", len(lines), self._spool_file)
 
     def _append(self, path: Path, lines: list[bytes]) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("ab") as file:
+        # Usage records name tenants, grants and models: owner-only, like everything else under the stack dir.
+        ensure_private_dir(path.parent)
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as file:
             file.write(b"".join(line + b"\n" for line in lines))
             file.flush()
             os.fsync(file.fileno())
