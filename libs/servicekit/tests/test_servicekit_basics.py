@@ -212,3 +212,20 @@ def test_a_secret_file_never_shows_empty_to_a_process_starting_at_the_same_time(
     assert path.read_text().strip() == first
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert [p.name for p in path.parent.iterdir()] == ["admin.key"]  # no temporary file left behind
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (
+            "postgresql+asyncpg://tollgate@db:5432/tollgate?password=s3cret&sslmode=require",
+            "postgresql+asyncpg://***@db:5432/tollgate?password=***&sslmode=require",
+        ),
+        ("postgresql://db/tollgate?user=t&PASSWORD=s3cret", "postgresql://db/tollgate?user=t&PASSWORD=***"),
+        ("postgresql://db/tollgate?sslpassword=s3cret", "postgresql://db/tollgate?sslpassword=***"),
+    ],
+)
+def test_a_password_in_a_urls_query_is_redacted_too(url: str, shown: str) -> None:
+    # libpq and asyncpg take `?password=` as well as the user-info; SQLAlchemy URLs pass it through.
+    assert redact_url(url) == shown
+    assert redact_text(f"cannot connect to {url} (refused)") == f"cannot connect to {shown} (refused)"

@@ -10,17 +10,20 @@ _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://\S+")
 # A server list's entries start with a scheme; a comma not followed by one may be inside a password.
 _ENTRY_SEPARATOR = re.compile(r",(?=[A-Za-z][A-Za-z0-9+.\-]*://)")
 _SCHEME = "://"
+# libpq and asyncpg also take a password as a query parameter (`?password=…`, `&sslpassword=…`).
+_SECRET_PARAMETER = re.compile(r"(?i)([?&;](?:ssl)?(?:password|passwd|pwd|pass)=)[^&#\s]*")
 
 
 def redact_url(url: str) -> str:
     """`url` with any user and password replaced by `***` (`nats://***@host:4222`); a comma-separated server list
     is redacted entry by entry. Everything up to the LAST `@` of an entry goes, so a password holding `@`, `/`
-    or `:` never leaks in part."""
+    or `:` never leaks in part. A `password` (`sslpassword`, `pwd`…) query parameter's value goes too."""
     entries = _ENTRY_SEPARATOR.split(url) if _SCHEME in url else url.split(",")
     return ",".join(_redact_one(part) for part in entries)
 
 
 def _redact_one(url: str) -> str:
+    url = _SECRET_PARAMETER.sub(r"\1***", url)
     scheme, sep, rest = url.partition(_SCHEME)
     if not sep:
         # No scheme: treat the text before the last `@` as credentials all the same (`user:pass@host`).
