@@ -11,6 +11,7 @@ The consent page shows the URL's host as the client's verified domain.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from tollgate_auth.oauth.models import PUBLIC, Client, is_loopback_redirect
+from tollgate_auth.oauth.models import PUBLIC, Client, acceptable_redirect, is_loopback_redirect
 from tollgate_auth.ports import Clock
 from tollgate_servicekit.egress import EgressGuard, EgressRefused
 
@@ -66,6 +67,15 @@ class MetadataDocuments:
         return client
 
     async def _fetch(self, url: str) -> dict[str, Any]:
+        # One deadline for the whole fetch: httpx's timeout applies to each read, so a server dripping bytes
+        # would otherwise hold it (and the worker thread waiting on it) for as long as it likes.
+        try:
+            async with asyncio.timeout(FETCH_TIMEOUT_SECONDS):
+                return await self._fetch_unbounded(url)
+        except TimeoutError:
+            raise DocumentRefused(f"client metadata document: not fetched within {FETCH_TIMEOUT_SECONDS:g} s") from None
+
+    async def _fetch_unbounded(self, url: str) -> dict[str, Any]:
         parts = urlsplit(url)
         allow = [f"{parts.hostname}:{parts.port or 80}"] if self.loopback and is_loopback_redirect(url) else []
         guard = EgressGuard(allow=allow, timeout=FETCH_TIMEOUT_SECONDS)
@@ -108,6 +118,9 @@ def _client_of(url: str, document: dict[str, Any], clock: Clock) -> Client:
     uris = document.get("redirect_uris")
     if not isinstance(uris, list) or not uris or not all(isinstance(u, str) for u in uris):
         raise DocumentRefused("client metadata document: redirect_uris must be a non-empty list of URLs")
+    if not all(acceptable_redirect(u) for u in uris):
+        # The same rule as registration: https, or http to a loopback IP literal.
+        raise DocumentRefused("client metadata document: a redirect URI is neither https nor loopback http")
     method = document.get("token_endpoint_auth_method", PUBLIC)
     if method != PUBLIC:
         raise DocumentRefused("client metadata document: only public clients (token_endpoint_auth_method none)")

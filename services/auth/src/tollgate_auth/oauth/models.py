@@ -35,13 +35,29 @@ def is_loopback_redirect(uri: str) -> bool:
         return False
 
 
+def acceptable_redirect(uri: str) -> bool:
+    """What a client may register as a redirect URI: https with a host, or http to a loopback IP literal
+    (RFC 8252 §7.3, §8.3: not `localhost`); never a fragment (RFC 6749 §3.1.2) nor user information."""
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018 -- a malformed port raises here
+    except ValueError:
+        return False
+    if parts.fragment or "@" in parts.netloc or not parts.hostname:
+        return False
+    return parts.scheme == "https" or is_loopback_redirect(uri)
+
+
 def redirect_matches(registered: str, asked: str) -> bool:
-    """Exact string match, except the port of a loopback redirect (RFC 8252 §7.3)."""
+    """Exact string match, except the port of a loopback redirect (RFC 8252 §7.3): only the port may vary, so
+    user information (`http://x@127.0.0.1/…`) must match too."""
     if registered == asked:
         return True
     if not (is_loopback_redirect(registered) and is_loopback_redirect(asked)):
         return False
     a, b = urlsplit(registered), urlsplit(asked)
+    if "@" in a.netloc or "@" in b.netloc:
+        return False
     return (a.scheme, a.hostname, a.path, a.query, a.fragment) == (b.scheme, b.hostname, b.path, b.query, b.fragment)
 
 

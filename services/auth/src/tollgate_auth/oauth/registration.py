@@ -9,14 +9,13 @@ stored as its SHA-256 only.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from authlib.oauth2.claims import BaseClaims
 from authlib.oauth2.rfc7591 import ClientMetadataClaims, ClientRegistrationEndpoint
 from authlib.oauth2.rfc7591.errors import InvalidClientMetadataError, InvalidRedirectURIError
 
 from tollgate_auth.oauth.context import OAuthContext
-from tollgate_auth.oauth.models import PUBLIC, Client, digest
+from tollgate_auth.oauth.models import PUBLIC, Client, acceptable_redirect, digest
 
 DEFAULT_GRANT_TYPES = ["authorization_code", "refresh_token"]
 REDIRECT_GRANTS = {"authorization_code"}
@@ -55,9 +54,11 @@ class Registration(ClientRegistrationEndpoint):  # type: ignore[misc]
             if not uris:
                 raise InvalidRedirectURIError("redirect_uris: required for the authorization_code grant")
             for uri in uris:
-                parts = urlsplit(uri)
-                if parts.fragment or parts.scheme not in ("https", "http") or not parts.hostname:
-                    raise InvalidRedirectURIError(f"redirect_uris: {uri[:100]!r} is not an absolute http(s) URI")
+                if not isinstance(uri, str) or not acceptable_redirect(uri):
+                    shown = repr(uri[:100]) if isinstance(uri, str) else "an entry"
+                    raise InvalidRedirectURIError(
+                        f"redirect_uris: {shown} is neither https nor http to a loopback IP literal"
+                    )
         return metadata
 
     def generate_client_info(self, request: Any) -> dict[str, Any]:

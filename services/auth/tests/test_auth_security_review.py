@@ -1,0 +1,100 @@
+"""Security review findings, each pinned by a test: redirect URI matching (RFC 8252 §7.3 lets only the port of a
+loopback redirect vary), what registration and client metadata documents accept as redirect URIs, and the
+metadata document fetch's overall deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from tollgate_auth.app import create_app
+from tollgate_auth.oauth import documents
+from tollgate_auth.oauth.documents import DocumentRefused, MetadataDocuments, _client_of
+from tollgate_auth.oauth.models import redirect_matches
+from tollgate_servicekit.testing import FixedClock
+
+from .conftest import running
+from .test_auth_oauth_flow import PUBLIC_URL
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_only_the_port_of_a_loopback_redirect_may_vary() -> None:
+    registered = "http://127.0.0.1/callback"
+    assert redirect_matches(registered, "http://127.0.0.1:51234/callback")
+    assert redirect_matches("http://[::1]:80/callback", "http://[::1]:6000/callback")
+    # The user information is part of the authority: it must match as registered, like everything but the port.
+    assert not redirect_matches(registered, "http://attacker@127.0.0.1:51234/callback")
+    assert not redirect_matches(registered, "http://a:b@127.0.0.1/callback")
+    assert not redirect_matches(registered, "http://127.0.0.1:51234/callback/../x")
+
+
+BAD_REDIRECTS = [
+    "http://app.example.com/callback",  # plain http off loopback: the code would travel in clear
+    "http://localhost:8000/callback",  # RFC 8252 §8.3: a name, not a loopback IP literal
+    "javascript:alert(1)//",
+    "https:///nohost",
+]
+
+
+@pytest.fixture
+async def http(make_settings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(make_settings(password_hash_time_cost=1, password_hash_memory_kib=64))
+    async with running(app) as client:
+        client.base_url = httpx.URL(PUBLIC_URL)
+        yield client
+
+
+@pytest.mark.parametrize("uri", BAD_REDIRECTS)
+async def test_registration_refuses_redirects_that_are_not_https_or_loopback_http(http, uri) -> None:
+    body = {"client_name": "X", "redirect_uris": [uri], "token_endpoint_auth_method": "none"}
+    answer = await http.post("/oauth/register", json=body)
+    assert answer.status_code == 400, answer.text
+    # Authlib's own claims check refuses some first (invalid_client_metadata); ours the rest.
+    assert answer.json()["error"] in {"invalid_redirect_uri", "invalid_client_metadata"}
+
+
+async def test_registration_accepts_https_and_loopback_http(http) -> None:
+    uris = ["https://app.example.com/cb", "http://127.0.0.1/cb", "http://[::1]:9000/cb"]
+    answer = await http.post("/oauth/register", json={"redirect_uris": uris, "token_endpoint_auth_method": "none"})
+    assert answer.status_code == 201, answer.text
+
+
+@pytest.mark.parametrize("uri", BAD_REDIRECTS)
+def test_a_metadata_document_with_a_bad_redirect_is_refused(uri) -> None:
+    url = "https://app.example.com/client.json"
+    document = {"client_id": url, "redirect_uris": [uri], "token_endpoint_auth_method": "none"}
+    with pytest.raises(DocumentRefused):
+        _client_of(url, document, FixedClock(NOW))
+
+
+async def test_a_document_dripped_slowly_is_refused_within_the_deadline(monkeypatch) -> None:
+    """The timeout is for the whole fetch: httpx's applies per read, so a server sending one byte every few
+    seconds would otherwise hold the fetch (and a worker thread) for hours."""
+
+    async def drip(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 10000\r\n\r\n")
+        try:
+            while True:
+                writer.write(b" ")
+                await writer.drain()
+                await asyncio.sleep(0.05)
+        except (ConnectionError, asyncio.CancelledError):
+            writer.close()
+
+    server = await asyncio.start_server(drip, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    monkeypatch.setattr(documents, "FETCH_TIMEOUT_SECONDS", 0.5)
+    started = time.monotonic()
+    try:
+        with pytest.raises(DocumentRefused):
+            await MetadataDocuments(FixedClock(NOW), loopback=True).client(f"http://127.0.0.1:{port}/client.json")
+    finally:
+        server.close()
+    assert time.monotonic() - started < 3
