@@ -7,15 +7,18 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
+from tollgate_auth.adapters.db import SqlStore
+from tollgate_auth.adapters.oauth_store import SqlOAuthStore
 from tollgate_auth.app import create_app
 from tollgate_auth.oauth import documents
 from tollgate_auth.oauth.documents import DocumentRefused, MetadataDocuments, _client_of
-from tollgate_auth.oauth.models import redirect_matches
+from tollgate_auth.oauth.models import RefreshToken, redirect_matches
+from tollgate_auth.testing import random_keyring
 from tollgate_servicekit.testing import FixedClock
 
 from .conftest import running
@@ -98,3 +101,38 @@ async def test_a_document_dripped_slowly_is_refused_within_the_deadline(monkeypa
     finally:
         server.close()
     assert time.monotonic() - started < 3
+
+
+def refresh(token_hash: str, family: str = "rtf_1") -> RefreshToken:
+    return RefreshToken(
+        token_hash=token_hash,
+        family_id=family,
+        client_id="cli_1",
+        grant_id="grt_1",
+        tenant_id="tnt_1",
+        scope="",
+        access_jti=f"jti_{token_hash[:4]}",
+        access_expires_at=NOW + timedelta(minutes=15),
+        created_at=NOW,
+        expires_at=NOW + timedelta(days=30),
+    )
+
+
+async def test_a_token_rotated_into_a_family_revoked_meanwhile_is_born_revoked(database) -> None:
+    """The reuse race: the legitimate refresh takes token 1, a replay of token 1 revokes the family, and only then
+    does the winner store token 2. Token 2 must not outlive its family."""
+    sql = await SqlStore.open(database.url, database.schema, keyring=random_keyring())
+    store = SqlOAuthStore(sql.database)
+    try:
+        await store.add_refresh(refresh("1" * 64))
+        assert (await store.take_refresh("1" * 64, NOW)).token is not None
+        replay = await store.take_refresh("1" * 64, NOW)
+        assert replay.reused_family == "rtf_1"
+        await store.revoke_family("rtf_1", NOW)
+        assert await store.add_refresh(refresh("2" * 64)) is False
+        taken = await store.take_refresh("2" * 64, NOW)
+        assert taken.token is None and taken.reused_family == "rtf_1"
+        # A token of a live family is stored usable.
+        assert await store.add_refresh(refresh("3" * 64, family="rtf_2")) is True
+    finally:
+        await sql.close()

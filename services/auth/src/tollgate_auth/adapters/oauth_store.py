@@ -44,17 +44,8 @@ class StoredRequest:
 
 
 def request_of(row: PendingRequestRow) -> StoredRequest:
-    return StoredRequest(
-        id=row.id,
-        client_id=row.client_id,
-        params=dict(row.params),
-        owner_id=row.owner_id,
-        tenant_id=row.tenant_id,
-        status=row.status,
-        grant_id=row.grant_id,
-        created_at=row.created_at,
-        expires_at=row.expires_at,
-    )
+    fields = row.model_dump(include=set(StoredRequest.__dataclass_fields__))
+    return StoredRequest(**{**fields, "params": dict(row.params)})
 
 
 class SqlOAuthStore:
@@ -227,10 +218,16 @@ class SqlOAuthStore:
 
     # -- refresh tokens ------------------------------------------------------------------------------------------
 
-    async def add_refresh(self, token: RefreshToken) -> None:
+    async def add_refresh(self, token: RefreshToken) -> bool:
+        """Store a rotated token; False (stored revoked) if a replay revoked its family since the rotation began."""
         async with self._session() as s:
             s.add(RefreshTokenRow(**token.__dict__))
-            await s.commit()
+            await s.commit()  # committed first, so a revocation from now on sees this row too
+            family = (col(RefreshTokenRow.family_id) == token.family_id, col(RefreshTokenRow.revoked_at).is_not(None))
+            if (await s.exec(select(RefreshTokenRow.token_hash).where(*family).limit(1))).first() is None:
+                return True
+        await self.revoke_family(token.family_id, token.created_at)
+        return False
 
     async def take_refresh(self, token_hash: str, now: datetime) -> Taken:
         """Rotate: the token, marked used, on its first use while live; on a later use, the family it betrays."""

@@ -13,11 +13,13 @@ import jwt
 from authlib.common.encoding import json_dumps
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc6749 import AuthorizationServer, OAuth2Error
+from authlib.oauth2.rfc6749.errors import InvalidGrantError
 from authlib.oauth2.rfc9207 import IssuerParameter
 
 from tollgate_auth.oauth.context import OAuthContext
 from tollgate_auth.oauth.documents import DocumentRefused, names_a_document
 from tollgate_auth.oauth.dpop_binding import bound_key
+from tollgate_auth.oauth.grants import revoke_family
 from tollgate_auth.oauth.models import AuthorizationCode, Client, GrantUser, RefreshToken, digest
 
 log = logging.getLogger(__name__)
@@ -112,7 +114,11 @@ class TollgateAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
             expires_at=expires,
             jkt=bound_key(request),
         )
-        ctx.bridge.wait(ctx.store().add_refresh(stored))
+        if not ctx.bridge.wait(ctx.store().add_refresh(stored)):
+            # A replay of the token this one replaces revoked the family while it was being rotated: the new
+            # pair dies with it (its access token announced revoked), and the caller gets invalid_grant.
+            ctx.bridge.wait(revoke_family(ctx, family_id, "refresh_token.reused"))
+            raise InvalidGrantError("the refresh token was reused; its family is revoked")
         return None
 
     def create_oauth2_request(self, request: Any) -> Any:
