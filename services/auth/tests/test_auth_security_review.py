@@ -5,9 +5,11 @@ metadata document fetch's overall deadline."""
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -22,7 +24,7 @@ from tollgate_auth.testing import random_keyring
 from tollgate_servicekit.testing import FixedClock
 
 from .conftest import running
-from .test_auth_oauth_flow import PUBLIC_URL
+from .test_auth_oauth_flow import PUBLIC_URL, REDIRECT
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -136,3 +138,47 @@ async def test_a_token_rotated_into_a_family_revoked_meanwhile_is_born_revoked(d
         assert await store.add_refresh(refresh("3" * 64, family="rtf_2")) is True
     finally:
         await sql.close()
+
+
+ALLOWED_DESCRIPTION = re.compile(r"^[\x20\x21\x23-\x5b\x5d-\x7e]*$")
+"""RFC 6749 §4.1.2.1 / §5.2: error_description is limited to these characters."""
+
+
+async def test_error_descriptions_repeat_input_only_as_a_short_prefix(http) -> None:
+    """Authlib writes the submitted redirect_uri or response_type into error_description; an attacker could put
+    a page of text (or markup) there that the client, or its user, then reads as the server's."""
+    client = await http.post(
+        "/oauth/register", json={"redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none"}
+    )
+    client_id = client.json()["client_id"]
+    junk = "https://evil.example/" + "A" * 4000 + '"<b>\\'
+    pushed = await http.post("/oauth/par", data={"client_id": client_id, "response_type": "code", "redirect_uri": junk})
+    assert pushed.status_code == 400
+    description = pushed.json()["error_description"]
+    assert len(description) <= 200 and ALLOWED_DESCRIPTION.match(description), description
+    params = {
+        "client_id": client_id,
+        "redirect_uri": REDIRECT,
+        "response_type": "x" * 4000 + '"\\',
+        "state": "s",
+        "code_challenge": "c" * 43,
+        "code_challenge_method": "S256",
+    }
+    answer = await http.get("/oauth/authorize", params=params)
+    location = answer.headers.get("location")
+    if location is not None:
+        description = parse_qs(urlsplit(location).query).get("error_description", [""])[0]
+        assert len(description) <= 200 and ALLOWED_DESCRIPTION.match(description), description
+    else:
+        assert "x" * 300 not in answer.text
+
+
+async def test_a_redirect_uri_with_quotes_is_a_400_not_a_500(http) -> None:
+    """Authlib's error constructor refuses its own description when it quotes `"` or `\\` from the request."""
+    client = await http.post(
+        "/oauth/register", json={"redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none"}
+    )
+    params = {"client_id": client.json()["client_id"], "redirect_uri": 'https://x.example/"', "response_type": "code"}
+    answer = await http.get("/oauth/authorize", params=params)
+    assert answer.status_code == 400
+    assert "location" not in answer.headers

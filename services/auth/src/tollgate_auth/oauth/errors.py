@@ -24,3 +24,14 @@ class ExpiredRequestError(OAuth2Error):  # type: ignore[misc]
 
     error = "invalid_request"
     status_code = 400
+
+
+MAX_DESCRIPTION = 120
+
+
+def short_description(description: str | None) -> str | None:
+    """An error_description as sent: Authlib quotes submitted values (a redirect URI, a response type) in some,
+    so at most a short prefix of them goes back (an attacker's page of text would read as the server's)."""
+    if description is None or len(description) <= MAX_DESCRIPTION:
+        return description
+    return description[: MAX_DESCRIPTION - 3] + "..."

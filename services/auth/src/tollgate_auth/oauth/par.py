@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from tollgate_auth.oauth.details import asked_details
+from tollgate_auth.oauth.errors import short_description
 from tollgate_auth.oauth.forms import PAR_FORM
 from tollgate_auth.oauth.layer import NO_STORE, OAuthLayer
 from tollgate_auth.oauth.metadata import AUTHORIZE, PAR
@@ -26,7 +27,7 @@ router = APIRouter(tags=["oauth"])
 
 
 def _error(error: OAuth2Error) -> JSONResponse:
-    body = {"error": error.error, "error_description": error.description or error.error}
+    body = {"error": error.error, "error_description": short_description(error.description) or error.error}
     return JSONResponse(body, status_code=error.status_code or 400, headers=NO_STORE)
 
 

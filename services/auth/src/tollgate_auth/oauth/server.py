@@ -13,12 +13,13 @@ import jwt
 from authlib.common.encoding import json_dumps
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc6749 import AuthorizationServer, OAuth2Error
-from authlib.oauth2.rfc6749.errors import InvalidGrantError
+from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError
 from authlib.oauth2.rfc9207 import IssuerParameter
 
 from tollgate_auth.oauth.context import OAuthContext
 from tollgate_auth.oauth.documents import DocumentRefused, names_a_document
 from tollgate_auth.oauth.dpop_binding import bound_key
+from tollgate_auth.oauth.errors import short_description
 from tollgate_auth.oauth.grants import revoke_family
 from tollgate_auth.oauth.models import AuthorizationCode, Client, GrantUser, RefreshToken, digest
 
@@ -120,6 +121,21 @@ class TollgateAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
             ctx.bridge.wait(revoke_family(ctx, family_id, "refresh_token.reused"))
             raise InvalidGrantError("the refresh token was reused; its family is revoked")
         return None
+
+    def get_consent_grant(self, request: Any = None, end_user: Any = None) -> Any:
+        try:
+            return super().get_consent_grant(request, end_user)
+        except ValueError as exc:
+            # Authlib quotes a refused redirect_uri or response_type in the error it raises, and that error's own
+            # constructor refuses a description with `"`, `\` or non-ASCII (RFC 6749 §4.1.2.1): a 500 otherwise.
+            if "forbidden characters" not in str(exc):
+                raise
+            raise InvalidRequestError("redirect_uri or response_type: not one this client registered") from None
+
+    def handle_error_response(self, request: Any, error: OAuth2Error) -> Answer:
+        error.description = short_description(error.description)
+        answer: Answer = super().handle_error_response(request, error)
+        return answer
 
     def create_oauth2_request(self, request: Any) -> Any:
         return request
