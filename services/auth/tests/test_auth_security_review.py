@@ -182,3 +182,19 @@ async def test_a_redirect_uri_with_quotes_is_a_400_not_a_500(http) -> None:
     answer = await http.get("/oauth/authorize", params=params)
     assert answer.status_code == 400
     assert "location" not in answer.headers
+
+
+async def test_a_code_challenge_with_a_trailing_newline_is_refused(http) -> None:
+    """RFC 7636 §4.2: 43-128 characters of the unreserved set; Authlib's pattern ends in `$`, which in Python also
+    matches before a final newline."""
+    client = await http.post(
+        "/oauth/register", json={"redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none"}
+    )
+    body = {"client_id": client.json()["client_id"], "response_type": "code", "redirect_uri": REDIRECT}
+    for challenge in ("c" * 43 + "\n", "c" * 42):
+        pushed = await http.post(
+            "/oauth/par", data={**body, "code_challenge": challenge, "code_challenge_method": "S256"}
+        )
+        assert (pushed.status_code, pushed.json()["error"]) == (400, "invalid_request"), pushed.text
+    good = await http.post("/oauth/par", data={**body, "code_challenge": "c" * 43, "code_challenge_method": "S256"})
+    assert good.status_code == 201, good.text

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -27,6 +28,8 @@ from tollgate_auth.oauth.models import AuthorizationCode, GrantUser, RefreshToke
 from tollgate_contracts import GrantStatus
 
 S256 = "S256"
+UNRESERVED_43_128 = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
+"""RFC 7636 §4.1 and §4.2: what a code_verifier and a code_challenge are made of (matched in full)."""
 
 
 class S256Only(CodeChallenge):  # type: ignore[misc]
@@ -38,7 +41,16 @@ class S256Only(CodeChallenge):  # type: ignore[misc]
             raise InvalidRequestError("PKCE is required: send code_challenge with code_challenge_method=S256")
         if data.get("code_challenge_method") != S256:
             raise InvalidRequestError("code_challenge_method must be S256")
+        if not UNRESERVED_43_128.fullmatch(data["code_challenge"]):
+            # Authlib's pattern ends in `$`, which also matches before a final newline.
+            raise InvalidRequestError("code_challenge: 43 to 128 characters of A-Z a-z 0-9 - . _ ~")
         super().validate_code_challenge(grant, redirect_uri)
+
+    def validate_code_verifier(self, grant: Any, result: Any) -> None:
+        verifier = grant.request.form.get("code_verifier")
+        if verifier is not None and not UNRESERVED_43_128.fullmatch(verifier):
+            raise InvalidRequestError("code_verifier: 43 to 128 characters of A-Z a-z 0-9 - . _ ~")
+        super().validate_code_verifier(grant, result)
 
     def get_authorization_code_challenge(self, authorization_code: AuthorizationCode) -> str:
         return authorization_code.code_challenge
