@@ -3,6 +3,8 @@ the request on the consent form, and approves (narrowing) or denies; the polling
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -18,6 +20,7 @@ from tollgate_auth.domain.consent import (
 )
 from tollgate_auth.domain.errors import InvalidRequest, Unavailable
 from tollgate_auth.domain.grant_requests import normalize_user_code
+from tollgate_auth.domain.users import SignInLimit, recent_failures, retry_after
 from tollgate_auth.oauth.approval import READ_ONLY, UNAVAILABLE, approve
 from tollgate_auth.oauth.details import asked_details
 from tollgate_auth.oauth.forms import CONSENT_FORM
@@ -30,6 +33,10 @@ from tollgate_auth.web.session import Owner, check_csrf, current_owner, signin_r
 router = APIRouter(tags=["oauth"])
 
 UNKNOWN = "That code is unknown or no longer valid; check the code your device shows."
+TOO_MANY = "Too many wrong codes. Wait a few minutes, then type the code your device shows."
+CODE_GUESSES = SignInLimit(failures=10, window_seconds=600)
+"""RFC 8628 §5.1: wrong user codes one owner may type in a window before the page looks none up (per replica)."""
+MAX_TRACKED_OWNERS = 10_000
 DECIDED = "This request was already answered."
 
 
@@ -50,6 +57,14 @@ def _view(stored: StoredRequest, template: Template) -> ConsentView:
     )
 
 
+def _misses(request: Request) -> dict[str, tuple[datetime, ...]]:
+    """Each owner's recent wrong user codes, kept on the app (in memory, per replica)."""
+    misses: dict[str, tuple[datetime, ...]] | None = getattr(request.app.state, "device_code_misses", None)
+    if misses is None:
+        misses = request.app.state.device_code_misses = {}
+    return misses
+
+
 async def _pending(layer: OAuthLayer, user_code: str | None) -> StoredRequest | None:
     code = normalize_user_code(user_code or "")
     stored = None if code is None else await layer.ctx.devices().by_user_code(code)
@@ -68,8 +83,18 @@ async def verification_page(request: Request, user_code: str | None = None) -> R
     if not user_code:
         return device_page(request, user_code=None, view=None, message=None)
     layer: OAuthLayer = request.app.state.oauth
+    misses = _misses(request)
+    now = layer.ctx.clock.now()
+    wait = retry_after(misses.get(owner.user_id, ()), now, CODE_GUESSES)
+    if wait is not None:
+        refused = device_page(request, user_code=None, view=None, message=TOO_MANY, status_code=429)
+        refused.headers["Retry-After"] = str(wait)
+        return refused
     stored = await _pending(layer, user_code)
     if stored is None:
+        misses[owner.user_id] = (*recent_failures(misses.pop(owner.user_id, ()), now, CODE_GUESSES), now)
+        while len(misses) > MAX_TRACKED_OWNERS:
+            del misses[next(iter(misses))]
         return device_page(request, user_code=user_code, view=None, message=UNKNOWN, status_code=404)
     view = _view(stored, await _template(layer, owner))
     return device_page(request, user_code=normalize_user_code(user_code), view=view, message=None)
