@@ -5,6 +5,7 @@ metadata document fetch's overall deadline."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import time
 from collections.abc import AsyncIterator
@@ -198,3 +199,27 @@ async def test_a_code_challenge_with_a_trailing_newline_is_refused(http) -> None
         assert (pushed.status_code, pushed.json()["error"]) == (400, "invalid_request"), pushed.text
     good = await http.post("/oauth/par", data={**body, "code_challenge": "c" * 43, "code_challenge_method": "S256"})
     assert good.status_code == 201, good.text
+
+
+async def test_the_metadata_document_cache_is_bounded(monkeypatch) -> None:
+    """Anyone can name a new document URL on every request: the cache must not grow with them."""
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = (await reader.readuntil(b"\r\n\r\n")).decode()
+        path = head.split(" ", 2)[1]
+        body = json.dumps({"client_id": f"{base}{path}", "redirect_uris": ["http://127.0.0.1/cb"]}).encode()
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n")
+        writer.write(f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    base = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    monkeypatch.setattr(documents, "MAX_CACHED_DOCUMENTS", 3)
+    docs = MetadataDocuments(FixedClock(NOW), loopback=True)
+    try:
+        for i in range(5):
+            assert (await docs.client(f"{base}/c{i}.json")).client_id == f"{base}/c{i}.json"
+    finally:
+        server.close()
+    assert len(docs._cache) == 3

@@ -27,6 +27,8 @@ from tollgate_servicekit.egress import EgressGuard, EgressRefused
 MAX_DOCUMENT_BYTES = 16 * 1024
 FETCH_TIMEOUT_SECONDS = 5.0
 CACHE_SECONDS = 300.0
+MAX_CACHED_DOCUMENTS = 1000
+"""Anyone may name a new document URL with every request: past this many, the oldest cached one goes."""
 DEFAULT_GRANT_TYPES = ["authorization_code", "refresh_token"]
 
 
@@ -63,7 +65,10 @@ class MetadataDocuments:
         if cached is not None and cached[0] > time.monotonic():
             return cached[1]
         client = _client_of(url, await self._fetch(url), self.clock)
+        self._cache.pop(url, None)
         self._cache[url] = (time.monotonic() + CACHE_SECONDS, client)
+        while len(self._cache) > MAX_CACHED_DOCUMENTS:
+            del self._cache[next(iter(self._cache))]
         return client
 
     async def _fetch(self, url: str) -> dict[str, Any]:
