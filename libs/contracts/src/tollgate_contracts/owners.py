@@ -22,7 +22,7 @@ from tollgate_contracts.metering import BreakerState, BudgetState, PriceState
 from tollgate_contracts.tenants import TenantState
 from tollgate_contracts.tokens import SigningKeyState, TokenRevoked
 
-__all__ = ["STATE_OWNERS", "owned_by"]
+__all__ = ["STATE_OWNERS", "owned_by", "published_by_owner", "service_of"]
 
 STATE_OWNERS: Mapping[type[StateEvent], str] = MappingProxyType(
     {
@@ -38,6 +38,17 @@ STATE_OWNERS: Mapping[type[StateEvent], str] = MappingProxyType(
     }
 )
 """The one service allowed to publish each kind of state (its NATS user name, and its `producer` before `/`)."""
+
+
+def service_of(producer: str) -> str:
+    """The service part of an envelope's `producer` (`auth` of `auth` and of `auth/replica-2`)."""
+    return producer.partition("/")[0]
+
+
+def published_by_owner(event: StateEvent) -> bool:
+    """True when the event's producer is the service that owns its kind of state (False for a kind not listed)."""
+    owner = STATE_OWNERS.get(type(event))
+    return owner is not None and service_of(event.producer) == owner
 
 
 def owned_by(service: str) -> tuple[type[StateEvent], ...]:

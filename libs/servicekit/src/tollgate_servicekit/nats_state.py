@@ -17,7 +17,7 @@ from nats.js.errors import NotFoundError
 from pydantic import ValidationError
 
 from tollgate_contracts import StateEvent, is_subject_token
-from tollgate_contracts.owners import STATE_OWNERS
+from tollgate_contracts.owners import published_by_owner
 from tollgate_contracts.streams import ALL_STREAMS, StreamSpec
 from tollgate_servicekit.errors import BusUnavailable
 
@@ -68,7 +68,7 @@ async def last_state(bus: Bus, state: type[S], key: str, *, what: str, strict: b
         if strict:
             raise BusUnavailable(f"{what}'s state on the bus is unreadable") from None
         return None
-    if found.producer.partition("/")[0] != STATE_OWNERS[state] or found.key != key:
+    if not published_by_owner(found) or found.key != key:
         logger.warning("ignoring %s on %s from producer %r", state.__name__, subject, found.producer[:32])
         if strict:
             raise BusUnavailable(f"{what}'s state on the bus is not its owner's")

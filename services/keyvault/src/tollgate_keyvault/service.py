@@ -20,10 +20,9 @@ from tollgate_contracts import (
     ErrorCode,
     SealReply,
     SealRequest,
-    TenantState,
     TenantStatus,
 )
-from tollgate_contracts.owners import STATE_OWNERS
+from tollgate_contracts.owners import published_by_owner
 from tollgate_contracts.sealedbox import InvalidRecipientKey, recipient_key, seal
 from tollgate_keyvault.domain import envelope
 from tollgate_keyvault.domain.credential import Credential, Status, new_credential
@@ -42,8 +41,6 @@ logger = logging.getLogger(__name__)
 
 SERVICE = "keyvault"
 ID_PREFIX = "crd"
-TENANT_OWNER = STATE_OWNERS[TenantState]
-"""The only service whose tenant state keyvault believes (the bus permissions already let no other publish it)."""
 
 
 def to_state(credential: Credential, producer: str = SERVICE) -> CredentialState:
@@ -202,7 +199,7 @@ class KeyvaultService:
 
     async def _check_tenant(self, tenant_id: str) -> None:
         state = await self._tenants.tenant(tenant_id)
-        if state is not None and state.producer.partition("/")[0] != TENANT_OWNER:
+        if state is not None and not published_by_owner(state):
             logger.warning("ignoring tenant state for %s from producer %r", tenant_id, state.producer[:32])
             state = None
         if state is None:

@@ -15,20 +15,11 @@ A producer is a service name, optionally followed by `/` and a replica id
 from __future__ import annotations
 
 from tollgate_contracts import StateEvent
-from tollgate_contracts.owners import STATE_OWNERS
+from tollgate_contracts.owners import STATE_OWNERS, published_by_owner, service_of
 
-
-def service_of(producer: str) -> str:
-    """The service part of an envelope's `producer` (`auth` of `auth` and of `auth/replica-2`)."""
-    return producer.partition("/")[0]
+__all__ = ["owner_of", "published_by_owner", "service_of"]
 
 
 def owner_of(event: StateEvent) -> str | None:
     """The service that owns this event's subject (None for a kind the proxy does not know)."""
     return STATE_OWNERS.get(type(event))
-
-
-def published_by_owner(event: StateEvent) -> bool:
-    """True when the event's producer is the service that owns its subject."""
-    owner = STATE_OWNERS.get(type(event))
-    return owner is not None and service_of(event.producer) == owner
